@@ -1,0 +1,38 @@
+# The two commands of README.md:
+#   make demo   build skiff and run a container from a busybox bundle
+#   make test   build skiff and run every test (unit and integration, as root)
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all deps demo test unit integration lint clean bench e2e conformance test-vm
+
+all: skiff
+
+deps:
+	@hack/deps.sh
+
+skiff: deps FORCE
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o skiff .
+
+FORCE:
+
+demo: skiff
+	@hack/demo.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+unit: deps
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/)
+
+integration: skiff
+	SKIFF_BINARY=$(CURDIR)/skiff $(GO) test -count=1 -p 1 -timeout 20m ./tests/integration/...
+
+test: skiff lint unit integration
+
+clean:
+	rm -f skiff

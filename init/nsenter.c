@@ -1,0 +1,400 @@
+// The pre-Go stage of `skiff init`.
+//
+// A Go program is multithreaded before main() runs, and the kernel refuses
+// setns(CLONE_NEWUSER) and unshare(CLONE_NEWUSER) to a multithreaded caller;
+// setns/unshare of pid and time namespaces only affect children, so a fork is
+// needed anyway. This constructor runs before the Go runtime starts, while the
+// process is still single-threaded, and does exactly those things, reading its
+// orders from the bootstrap socket the parent passed in _SKIFF_BOOTSTRAP:
+//
+//   oom N            write N to /proc/self/oom_score_adj (before we may become
+//                    non-dumpable, after which the file is no longer writable)
+//   cgroup FD        write "0" to the v1 "tasks" file FD: a single-threaded
+//                    process moving itself skips the kernel's global
+//                    threadgroup lock, 0.03 ms instead of a 5-15 ms RCU wait
+//   setns FD FLAGS   join a namespace (a /proc/<pid>/ns/<type> fd, or a pidfd
+//                    with several CLONE_NEW* flags at once)
+//   unshare FLAGS    create namespaces; a user namespace is created first and
+//                    alone, then the parent writes its id maps
+//   timens M_S M_NS B_S B_NS  monotonic and boottime offsets of a new time ns
+//   fork             fork once more (CLONE_PARENT) so that the process that
+//                    continues is inside the new pid and time namespaces
+//   setsid           start a new session (every container process does)
+//
+// It answers on the same socket with JSON messages the Go side of the parent
+// understands: {"type":"usermap"} (then waits for one reply packet),
+// {"type":"pid","pid":N} with the pid of the process that continues into Go,
+// and {"type":"error","error":{...}} on failure, after which it exits 1.
+//
+// Everything is bounds-checked: the message comes from our own parent, but a
+// parsing bug here would run as root in every container (CVE-2021-43784 was
+// an integer overflow in runc's equivalent).
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+#define BOOTSTRAP_MAX 65536
+#define MAX_CGROUP_FDS 32
+#define MAX_SETNS 16
+
+struct nsjoin {
+	int fd;
+	int flags;
+};
+
+struct bootstrap {
+	int sock;
+	int oom_set;
+	long oom;
+	int cgroup_fds[MAX_CGROUP_FDS];
+	int ncgroup;
+	struct nsjoin joins[MAX_SETNS];
+	int njoin;
+	int unshare_flags;
+	int timens_set;
+	long long mono_s, mono_ns, boot_s, boot_ns;
+	int fork;
+	int setsid;
+};
+
+static int sock_fd = -1;
+
+// json_escape copies s into out as a JSON string body (no quotes).
+static void json_escape(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+	for (; *s && o + 7 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = c;
+		} else if (c < 0x20) {
+			o += snprintf(out + o, outlen - o, "\\u%04x", c);
+		} else {
+			out[o++] = c;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void send_msg(const char *msg)
+{
+	if (sock_fd < 0)
+		return;
+	ssize_t n;
+	do {
+		n = send(sock_fd, msg, strlen(msg), MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+}
+
+// bail reports one structured error to the parent and exits. op names the
+// step, errnum is 0 when there is no errno.
+static void bail(const char *op, int errnum, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+static void bail(const char *op, int errnum, const char *fmt, ...)
+{
+	char msg[512], esc[1100], out[1400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_escape(esc, sizeof(esc), msg);
+	if (errnum) {
+		const char *name = strerrorname_np(errnum);
+		snprintf(out, sizeof(out),
+			 "{\"type\":\"error\",\"error\":{\"stage\":\"nsenter\",\"op\":\"%s\",\"errno\":\"%s\",\"msg\":\"%s: %s\"}}",
+			 op, name ? name : "", esc, strerror(errnum));
+	} else {
+		snprintf(out, sizeof(out),
+			 "{\"type\":\"error\",\"error\":{\"stage\":\"nsenter\",\"op\":\"%s\",\"msg\":\"%s\"}}", op, esc);
+	}
+	send_msg(out);
+	_exit(1);
+}
+
+static int parse_long(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || (*end != '\0' && *end != ' ') || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+// next_field returns the next space-separated field of *line, or NULL.
+static char *next_field(char **line)
+{
+	char *s = *line;
+	if (!s || !*s)
+		return NULL;
+	char *sp = strchr(s, ' ');
+	if (sp) {
+		*sp = '\0';
+		*line = sp + 1;
+	} else {
+		*line = s + strlen(s);
+	}
+	return s;
+}
+
+static long long need_num(char **line, long long min, long long max, const char *what)
+{
+	long long v;
+	char *f = next_field(line);
+	if (!f || parse_long(f, min, max, &v) < 0)
+		bail("bootstrap", 0, "bad or missing %s in bootstrap data", what);
+	return v;
+}
+
+static void parse_bootstrap(struct bootstrap *b, char *buf)
+{
+	char *saveptr = NULL;
+	for (char *line = strtok_r(buf, "\n", &saveptr); line; line = strtok_r(NULL, "\n", &saveptr)) {
+		char *rest = line;
+		char *key = next_field(&rest);
+		if (!key)
+			continue;
+		if (!strcmp(key, "oom")) {
+			b->oom = need_num(&rest, -1000, 1000, "oom score");
+			b->oom_set = 1;
+		} else if (!strcmp(key, "cgroup")) {
+			if (b->ncgroup >= MAX_CGROUP_FDS)
+				bail("bootstrap", 0, "too many cgroup fds");
+			b->cgroup_fds[b->ncgroup++] = need_num(&rest, 3, INT_MAX, "cgroup fd");
+		} else if (!strcmp(key, "setns")) {
+			if (b->njoin >= MAX_SETNS)
+				bail("bootstrap", 0, "too many namespaces to join");
+			b->joins[b->njoin].fd = need_num(&rest, 3, INT_MAX, "setns fd");
+			b->joins[b->njoin].flags = need_num(&rest, 0, INT_MAX, "setns flags");
+			b->njoin++;
+		} else if (!strcmp(key, "unshare")) {
+			b->unshare_flags = need_num(&rest, 0, INT_MAX, "unshare flags");
+		} else if (!strcmp(key, "timens")) {
+			b->mono_s = need_num(&rest, LLONG_MIN / 2, LLONG_MAX / 2, "monotonic seconds");
+			b->mono_ns = need_num(&rest, 0, 999999999, "monotonic nanoseconds");
+			b->boot_s = need_num(&rest, LLONG_MIN / 2, LLONG_MAX / 2, "boottime seconds");
+			b->boot_ns = need_num(&rest, 0, 999999999, "boottime nanoseconds");
+			b->timens_set = 1;
+		} else if (!strcmp(key, "fork")) {
+			b->fork = 1;
+		} else if (!strcmp(key, "setsid")) {
+			b->setsid = 1;
+		} else {
+			bail("bootstrap", 0, "unknown bootstrap directive");
+		}
+	}
+}
+
+static const char *nsname(int flag)
+{
+	switch (flag) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWNS: return "mount";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNET: return "network";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWTIME: return "time";
+	}
+	return "several";
+}
+
+static void wait_reply(const char *what)
+{
+	char buf[64];
+	ssize_t n;
+	do {
+		n = recv(sock_fd, buf, sizeof(buf), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		bail(what, n < 0 ? errno : 0, "parent did not answer the %s request", what);
+}
+
+static void become_root(void)
+{
+	// The parent mapped container root; become it so later steps have
+	// privilege inside the new user namespace.
+	if (setresgid(0, 0, 0) < 0)
+		bail("setresgid", errno, "cannot become gid 0 in the user namespace (is gid 0 mapped?)");
+	if (setresuid(0, 0, 0) < 0)
+		bail("setresuid", errno, "cannot become uid 0 in the user namespace (is uid 0 mapped?)");
+}
+
+static void join_namespaces(struct bootstrap *b)
+{
+	int pending[MAX_SETNS], npending = 0;
+
+	// Non-user namespaces first: some are owned by user namespaces we may
+	// only have privilege over before we join another one. EPERM is retried
+	// after the user namespace, like nsenter(1).
+	for (int i = 0; i < b->njoin; i++) {
+		if (b->joins[i].flags & CLONE_NEWUSER) {
+			pending[npending++] = i;
+			continue;
+		}
+		if (setns(b->joins[i].fd, b->joins[i].flags) < 0) {
+			if (errno == EPERM) {
+				pending[npending++] = i;
+				continue;
+			}
+			bail("setns", errno, "cannot join the %s namespace", nsname(b->joins[i].flags));
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < npending; k++) {
+			int i = pending[k];
+			int is_user = b->joins[i].flags & CLONE_NEWUSER;
+			if ((pass == 0) != (is_user != 0))
+				continue;
+			if (setns(b->joins[i].fd, b->joins[i].flags) < 0)
+				bail("setns", errno, "cannot join the %s namespace", nsname(b->joins[i].flags));
+			if (is_user)
+				become_root();
+		}
+	}
+	for (int i = 0; i < b->njoin; i++)
+		close(b->joins[i].fd);
+}
+
+static void write_file(const char *path, const char *data, const char *what)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bail(what, errno, "cannot open %s", path);
+	ssize_t n = write(fd, data, strlen(data));
+	if (n < 0)
+		bail(what, errno, "cannot write %s", path);
+	close(fd);
+}
+
+static void nsenter(void)
+{
+	const char *env = getenv("_SKIFF_BOOTSTRAP");
+	if (!env)
+		return;
+
+	long long fd;
+	if (parse_long(env, 3, INT_MAX, &fd) < 0)
+		_exit(1);
+	sock_fd = (int)fd;
+
+	struct bootstrap b;
+	memset(&b, 0, sizeof(b));
+	char *buf = malloc(BOOTSTRAP_MAX + 1);
+	if (!buf)
+		bail("bootstrap", ENOMEM, "cannot allocate the bootstrap buffer");
+	ssize_t n;
+	do {
+		n = recv(sock_fd, buf, BOOTSTRAP_MAX, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		bail("bootstrap", errno, "cannot read bootstrap data");
+	if (n == 0)
+		_exit(1); // the parent is gone: nothing to report to
+	buf[n] = '\0';
+	parse_bootstrap(&b, buf);
+	free(buf);
+
+	// Die with the parent until it has recorded us (it clears this later).
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+	if (b.oom_set) {
+		char s[16];
+		snprintf(s, sizeof(s), "%ld", b.oom);
+		write_file("/proc/self/oom_score_adj", s, "oom_score_adj");
+	}
+
+	for (int i = 0; i < b.ncgroup; i++) {
+		ssize_t w;
+		do {
+			w = write(b.cgroup_fds[i], "0", 1);
+		} while (w < 0 && errno == EINTR);
+		if (w < 0)
+			bail("cgroup", errno, "cannot join the container's cgroup (write to its tasks file)");
+		close(b.cgroup_fds[i]);
+	}
+
+	// While we enter namespaces that already have processes in them, do not
+	// let those processes ptrace us or open our /proc files (CVE-2016-9962).
+	if (b.njoin > 0)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	join_namespaces(&b);
+
+	int flags = b.unshare_flags;
+	if (flags & CLONE_NEWUSER) {
+		// The user namespace comes first and alone: its maps must be written
+		// by the parent, which still has privilege in the parent namespace,
+		// and namespaces created later must be owned by it.
+		if (unshare(CLONE_NEWUSER) < 0)
+			bail("unshare", errno, "cannot create the user namespace");
+		// The parent writes /proc/<pid>/{uid,gid}_map: it needs us dumpable.
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		send_msg("{\"type\":\"usermap\"}");
+		wait_reply("usermap");
+		become_root();
+		flags &= ~CLONE_NEWUSER;
+	}
+	if (flags) {
+		if (unshare(flags) < 0)
+			bail("unshare", errno, "cannot create namespaces (flags 0x%x)", flags);
+	}
+	if (b.timens_set) {
+		char s[128];
+		snprintf(s, sizeof(s), "monotonic %lld %lld\nboottime %lld %lld\n", b.mono_s, b.mono_ns, b.boot_s, b.boot_ns);
+		write_file("/proc/self/timens_offsets", s, "timens_offsets");
+	}
+
+	if (b.fork) {
+		// CLONE_PARENT: the process that continues is the caller's child, so
+		// `skiff run` can wait for it and, once create exits, it is
+		// re-parented to the caller's subreaper (the shim, conmon).
+		pid_t child = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+		if (child < 0)
+			bail("clone", errno, "cannot fork into the new pid namespace");
+		if (child > 0) {
+			char out[64];
+			snprintf(out, sizeof(out), "{\"type\":\"pid\",\"pid\":%d}", child);
+			send_msg(out);
+			_exit(0);
+		}
+		// The death signal is not inherited across fork.
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	} else {
+		char out[64];
+		snprintf(out, sizeof(out), "{\"type\":\"pid\",\"pid\":%d}", getpid());
+		send_msg(out);
+	}
+	if (b.setsid && setsid() < 0)
+		bail("setsid", errno, "cannot start a new session");
+	// The Go runtime now starts inside every namespace, in the cgroup.
+}
+
+__attribute__((constructor)) static void skiff_nsenter(void)
+{
+	nsenter();
+}

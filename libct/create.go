@@ -1,0 +1,491 @@
+package libct
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/cgroups"
+	"github.com/skiff-runtime/skiff/libct/hooks"
+	"github.com/skiff-runtime/skiff/libct/phase"
+	"github.com/skiff-runtime/skiff/libct/process"
+	"github.com/skiff-runtime/skiff/libct/proto"
+	"github.com/skiff-runtime/skiff/libct/rootfs"
+	"github.com/skiff-runtime/skiff/libct/spec"
+	"github.com/skiff-runtime/skiff/libct/state"
+	"github.com/skiff-runtime/skiff/libct/undo"
+	"github.com/skiff-runtime/skiff/seccomp"
+)
+
+// CreateOpts are the create flags.
+type CreateOpts struct {
+	ID     string
+	Bundle string // absolute
+	Spec   *specs.Spec
+	// ConsoleSocket is a connected --console-socket (terminal only).
+	ConsoleSocket *os.File
+	NoPivot       bool
+	NoNewKeyring  bool
+	// ListenFDs and PreserveFDs: fds 3.. passed to the container.
+	ListenFDs   int
+	PreserveFDs int
+	// Stdio for the init; nil entries inherit ours.
+	Stdio [3]*os.File
+	// Env is appended to process.env (LISTEN_*, NOTIFY_SOCKET).
+	Env []string
+}
+
+// namespace flags by spec type.
+var nsFlags = map[specs.LinuxNamespaceType]int{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// Validate checks a bundle's config completely: the spec itself, the
+// seccomp profile and what the cgroup driver can apply on this host. Every
+// problem is reported at once.
+func Validate(g *Options, s *specs.Spec, bundle string, noPivot bool) error {
+	var errs spec.Errors
+	if err := spec.Validate(s, spec.Options{Bundle: bundle, Rootless: g.Rootless, NoPivot: noPivot, Systemd: g.SystemdCgroup}); err != nil {
+		var se spec.Errors
+		if !errors.As(err, &se) {
+			return err
+		}
+		errs = append(errs, se...)
+	}
+	if s.Linux != nil && s.Linux.Seccomp != nil {
+		errs.Merge(seccomp.Validate(s.Linux.Seccomp))
+	}
+	if s.Linux != nil {
+		errs.Merge(cgroups.Check(cgroupConfig(g, "", s)))
+	}
+	return errs.OrNil()
+}
+
+func cgroupConfig(g *Options, id string, s *specs.Spec) cgroups.Config {
+	c := cgroups.Config{ID: id, Systemd: g.SystemdCgroup, Rootless: g.Rootless, Annotations: s.Annotations}
+	if s.Linux != nil {
+		c.Path = s.Linux.CgroupsPath
+		c.Resources = s.Linux.Resources
+		c.Devices = s.Linux.Devices
+	}
+	return c
+}
+
+// normalize makes root.path and relative bind sources absolute against the
+// bundle, as every later step works with absolute host paths.
+func normalize(s *specs.Spec, bundle string) {
+	if s.Root != nil && !filepath.IsAbs(s.Root.Path) {
+		s.Root.Path = filepath.Join(bundle, s.Root.Path)
+	}
+	for i := range s.Mounts {
+		m := &s.Mounts[i]
+		if m.Source == "" || filepath.IsAbs(m.Source) {
+			continue
+		}
+		if m.Type == "bind" || hasOpt(m.Options, "bind") || hasOpt(m.Options, "rbind") {
+			m.Source = filepath.Join(bundle, m.Source)
+		}
+	}
+}
+
+func hasOpt(opts []string, o string) bool {
+	for _, x := range opts {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Create makes a container and leaves its init parked, fully set up, until
+// Start. On failure everything it made is removed again.
+func Create(g *Options, o *CreateOpts) (c *Container, err error) {
+	s := o.Spec
+	if err := state.ValidID(o.ID); err != nil {
+		return nil, err
+	}
+	normalize(s, o.Bundle)
+	phase.Mark("create: start")
+	if err := Validate(g, s, o.Bundle, o.NoPivot); err != nil {
+		return nil, err
+	}
+	phase.Mark("create: validated")
+	var prog *seccomp.Program
+	if s.Linux != nil && s.Linux.Seccomp != nil {
+		prog, err = seccomp.CompileCached(s.Linux.Seccomp, filepath.Join(g.Root, ".cache", "seccomp"))
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := state.MkRoot(g.Root); err != nil {
+		return nil, err
+	}
+	dir, err := state.Create(g.Root, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var u undo.Stack
+	defer func() {
+		if err != nil {
+			u.Unwind()
+		}
+	}()
+	u.Push("remove state directory "+dir.Path, dir.Remove)
+
+	rootfsPath := s.Root.Path
+	st := &state.State{
+		ID:           o.ID,
+		Phase:        state.PhaseCreating,
+		OCIVersion:   s.Version,
+		Bundle:       o.Bundle,
+		Rootfs:       rootfsPath,
+		Annotations:  s.Annotations,
+		Created:      time.Now().UTC(),
+		NoNewKeyring: o.NoNewKeyring,
+		Rootless:     g.Rootless,
+		Systemd:      g.SystemdCgroup,
+	}
+	pidNS := false
+	if s.Linux != nil {
+		for _, ns := range s.Linux.Namespaces {
+			st.Namespaces = append(st.Namespaces, string(ns.Type))
+			if ns.Type == specs.PIDNamespace {
+				pidNS = true
+			}
+		}
+	}
+	st.SharedPidNS = !pidNS
+	if err := dir.SaveJSON(state.ConfigFile, s); err != nil {
+		return nil, err
+	}
+
+	// The cgroup is recorded in the state before it exists, so that a
+	// create killed at any later point leaves enough for delete --force.
+	var cg cgroups.Manager
+	if s.Linux != nil {
+		cg, err = cgroups.New(cgroupConfig(g, o.ID, s))
+		if err != nil {
+			return nil, err
+		}
+		saved, err := json.Marshal(cg.Saved())
+		if err != nil {
+			return nil, err
+		}
+		st.Cgroup = saved
+	}
+	if err := dir.Save(st); err != nil {
+		return nil, err
+	}
+	phase.Mark("create: state saved")
+	c = &Container{opts: g, ID: o.ID, State: st, dir: dir.Path, cg: cg}
+
+	sp := &spawn{passFDs: o.ListenFDs + o.PreserveFDs, stdio: o.Stdio, dir: rootfsPath, scratch: dir.Path}
+	if cg != nil {
+		if err := cg.Create(); err != nil {
+			return nil, err
+		}
+		u.Push("remove cgroup", func() error { _ = cg.KillAll(unix.SIGKILL); return cg.Destroy() })
+		if err := addCgroupAttachment(sp, cg); err != nil {
+			return nil, err
+		}
+		phase.Mark("create: cgroups made")
+	}
+
+	fifo := filepath.Join(dir.Path, state.FifoFile)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("create exec fifo %s: %w", fifo, err)
+	}
+	if uid, gid := rootIDs(s); uid != 0 || gid != 0 {
+		if err := os.Chown(fifo, uid, gid); err != nil {
+			return nil, fmt.Errorf("chown exec fifo to the container's root (%d:%d): %w", uid, gid, err)
+		}
+	}
+	fifoFile, err := os.OpenFile(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	cfg := &proto.InitConfig{
+		Mode:         proto.ModeStandard,
+		ID:           o.ID,
+		Bundle:       o.Bundle,
+		Rootfs:       rootfsPath,
+		Spec:         s,
+		Process:      s.Process,
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		Rootless:     g.Rootless,
+		Debug:        g.Debug,
+		PassFDs:      o.ListenFDs + o.PreserveFDs,
+		Env:          o.Env,
+		ConsoleFd:    -1,
+		LogFd:        -1,
+		FifoFd:       sp.addFile(fifoFile, true),
+		State:        c.SpecState(StatusCreating, 1),
+	}
+	if cg != nil {
+		cfg.CgroupPaths = cg.Paths()
+	}
+	if o.ConsoleSocket != nil {
+		cfg.ConsoleFd = sp.addFile(o.ConsoleSocket, false)
+	}
+	if prog != nil {
+		if cfg.Seccomp, err = json.Marshal(prog); err != nil {
+			return nil, err
+		}
+	}
+	if err := addNamespaces(sp, s); err != nil {
+		return nil, err
+	}
+	if s.Process.OOMScoreAdj != nil {
+		sp.directive("oom %d", *s.Process.OOMScoreAdj)
+	}
+	sp.directive("setsid")
+
+	p, err := sp.start()
+	if err != nil {
+		return nil, err
+	}
+	phase.Mark("create: init started")
+	defer p.close()
+	u.Push("kill the container's init", func() error { p.kill(); return nil })
+
+	if err := sendConfig(p.conn, cfg); err != nil {
+		return nil, err
+	}
+	if err := c.serveInit(p, s, prog, cg); err != nil {
+		return nil, c.explainFailure(err, cg)
+	}
+	phase.Mark("create: init ready")
+	u.Release()
+	dir.Unlock()
+	return c, nil
+}
+
+func addCgroupAttachment(sp *spawn, cg cgroups.Manager) error {
+	att, err := cg.Attachment()
+	if err != nil {
+		return err
+	}
+	for _, f := range att.TaskFiles {
+		sp.directive("cgroup %d", sp.addFile(f, true))
+	}
+	if att.Dir != nil {
+		sp.cgroupDir = att.Dir
+		sp.closeAfter = append(sp.closeAfter, att.Dir)
+	}
+	if att.NeedApply {
+		sp.attach = cg.Apply
+	}
+	return nil
+}
+
+// addNamespaces turns the spec's namespaces into constructor directives:
+// joins for those with a path (opened here, in the runtime's mount
+// namespace, where the paths mean what the user meant), unshare for the
+// rest, id maps and time offsets.
+func addNamespaces(sp *spawn, s *specs.Spec) error {
+	if s.Linux == nil {
+		return nil
+	}
+	unshare := 0
+	for i, ns := range s.Linux.Namespaces {
+		flag, ok := nsFlags[ns.Type]
+		if !ok {
+			return fmt.Errorf("linux.namespaces[%d].type: unknown namespace type %q", i, ns.Type)
+		}
+		if ns.Path == "" {
+			unshare |= flag
+			continue
+		}
+		f, err := os.Open(ns.Path)
+		if err != nil {
+			return fmt.Errorf("linux.namespaces[%d].path %s: %w", i, ns.Path, err)
+		}
+		sp.directive("setns %d %d", sp.addFile(f, true), flag)
+		if flag == unix.CLONE_NEWPID || flag == unix.CLONE_NEWTIME {
+			sp.fork = true
+		}
+	}
+	if unshare&(unix.CLONE_NEWPID|unix.CLONE_NEWTIME) != 0 {
+		sp.fork = true
+	}
+	if unshare != 0 {
+		sp.directive("unshare %d", unshare)
+	}
+	if unshare&unix.CLONE_NEWUSER != 0 {
+		sp.userMap = func(pid int) error { return writeIDMaps(pid, s.Linux) }
+	}
+	if len(s.Linux.TimeOffsets) > 0 {
+		mono, boot := s.Linux.TimeOffsets["monotonic"], s.Linux.TimeOffsets["boottime"]
+		sp.directive("timens %d %d %d %d", mono.Secs, mono.Nanosecs, boot.Secs, boot.Nanosecs)
+	}
+	if sp.fork {
+		sp.directive("fork")
+	}
+	return nil
+}
+
+func writeIDMaps(pid int, lx *specs.Linux) error {
+	format := func(ms []specs.LinuxIDMapping) string {
+		var b strings.Builder
+		for _, m := range ms {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		return b.String()
+	}
+	base := "/proc/" + strconv.Itoa(pid) + "/"
+	if err := os.WriteFile(base+"uid_map", []byte(format(lx.UIDMappings)), 0); err != nil {
+		return fmt.Errorf("linux.uidMappings: write %suid_map: %w", base, err)
+	}
+	if err := os.WriteFile(base+"gid_map", []byte(format(lx.GIDMappings)), 0); err != nil {
+		return fmt.Errorf("linux.gidMappings: write %sgid_map: %w", base, err)
+	}
+	return nil
+}
+
+// rootIDs returns the host uid and gid that container root maps to.
+func rootIDs(s *specs.Spec) (int, int) {
+	if s.Linux == nil {
+		return 0, 0
+	}
+	find := func(ms []specs.LinuxIDMapping) int {
+		for _, m := range ms {
+			if m.ContainerID == 0 {
+				return int(m.HostID)
+			}
+		}
+		return 0
+	}
+	return find(s.Linux.UIDMappings), find(s.Linux.GIDMappings)
+}
+
+func sendConfig(conn *proto.Conn, cfg *proto.InitConfig) error {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encode init config: %w", err)
+	}
+	return conn.Send(&proto.Message{Type: proto.TypeConfig, Config: b})
+}
+
+// serveInit answers the init's requests until it parks on the exec FIFO
+// (closing the socket) or fails.
+func (c *Container) serveInit(p *started, s *specs.Spec, prog *seccomp.Program, cg cgroups.Manager) error {
+	ready := false
+	for {
+		m, fds, err := p.conn.Recv()
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		if err != nil {
+			if errors.Is(err, proto.ErrClosed) {
+				if !ready {
+					return errors.New("the container's init exited before it was ready")
+				}
+				return nil
+			}
+			return err
+		}
+		switch m.Type {
+		case proto.TypeHooks:
+			st := c.SpecState(StatusCreating, p.pid)
+			if err := hooks.Run(hooks.Prestart, s.Hooks.Prestart, st, nil); err != nil { //nolint:staticcheck // Docker still sends prestart hooks
+				return c.replyError(p, err)
+			}
+			if err := hooks.Run(hooks.CreateRuntime, s.Hooks.CreateRuntime, st, nil); err != nil {
+				return c.replyError(p, err)
+			}
+		case proto.TypeSeccomp:
+			if err := c.forwardListener(p, m.Fd, s, StatusCreating); err != nil {
+				return c.replyError(p, err)
+			}
+		case proto.TypeReady:
+			if err := process.SetRlimits(p.pid, s.Process.Rlimits); err != nil {
+				return c.replyError(p, err)
+			}
+			start, err := StartTime(p.pid)
+			if err != nil {
+				return c.replyError(p, fmt.Errorf("read the start time of the container's init: %w", err))
+			}
+			c.State.Pid = p.pid
+			c.State.PidStart = start
+			c.State.Phase = state.PhaseCreated
+			d := &state.Dir{Path: c.dir}
+			if err := d.Save(c.State); err != nil {
+				return c.replyError(p, err)
+			}
+			ready = true
+		case proto.TypeLog:
+			logInit(m)
+			continue
+		case proto.TypeError:
+			return m.Error
+		default:
+			return c.replyError(p, fmt.Errorf("init protocol: unexpected %q message", m.Type))
+		}
+		if err := p.conn.Send(&proto.Message{Type: proto.TypeOK}); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Container) replyError(p *started, err error) error {
+	_ = p.conn.Send(&proto.Message{Type: proto.TypeError, Error: &proto.Error{Msg: err.Error()}})
+	return err
+}
+
+// forwardListener copies the init's seccomp listener fd (by number, with
+// pidfd_getfd) and hands it to the agent at listenerPath.
+func (c *Container) forwardListener(p *started, fdnum int, s *specs.Spec, status string) error {
+	fd, err := unix.PidfdGetfd(p.pidfd, fdnum, 0)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: copy the listener fd from the init: pidfd_getfd: %w", err)
+	}
+	defer unix.Close(fd)
+	st := specs.ContainerProcessState{
+		Version:  specs.Version,
+		Fds:      []string{specs.SeccompFdName},
+		Pid:      p.pid,
+		Metadata: s.Linux.Seccomp.ListenerMetadata,
+		State:    *c.SpecState(status, p.pid),
+	}
+	return seccomp.SendListener(s.Linux.Seccomp.ListenerPath, fd, st)
+}
+
+func logInit(m *proto.Message) {
+	lvl, err := logrus.ParseLevel(m.Level)
+	if err != nil {
+		lvl = logrus.InfoLevel
+	}
+	logrus.StandardLogger().Log(lvl, m.Msg)
+}
+
+// explainFailure adds what the kernel knows: an init killed by the OOM
+// killer during set-up looks like a broken pipe otherwise.
+func (c *Container) explainFailure(err error, cg cgroups.Manager) error {
+	if cg == nil {
+		return err
+	}
+	if n, cerr := cg.OOMKillCount(); cerr == nil && n > 0 {
+		return fmt.Errorf("%w (the container's init was OOM-killed: is the memory limit too low?)", err)
+	}
+	return err
+}
+
+// DefaultDevices is what every container gets besides linux.devices.
+var DefaultDevices = rootfs.DefaultDevices

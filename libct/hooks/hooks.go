@@ -1,0 +1,116 @@
+// Package hooks runs OCI hooks: the state JSON on stdin, the hook's own
+// args and env, a timeout, and output captured for the error.
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Kinds of hooks, as named in config.json.
+const (
+	Prestart        = "prestart"
+	CreateRuntime   = "createRuntime"
+	CreateContainer = "createContainer"
+	StartContainer  = "startContainer"
+	Poststart       = "poststart"
+	Poststop        = "poststop"
+)
+
+// tailLines is how much of a failing hook's output goes into the error.
+const tailLines = 5
+
+// Run runs hooks of one kind in order and stops at the first failure.
+// defaultEnv is used for hooks without env (nil: the runtime's own
+// environment, which is what runc's runtime-namespace hooks see).
+func Run(kind string, hs []specs.Hook, st *specs.State, defaultEnv []string) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	in, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("%s hooks: encode state: %w", kind, err)
+	}
+	for i, h := range hs {
+		if err := runOne(h, in, defaultEnv); err != nil {
+			return fmt.Errorf("%s hook [%d] %s: %w", kind, i, h.Path, err)
+		}
+	}
+	return nil
+}
+
+// RunAll runs every hook and returns the errors of all that failed: for
+// poststart and poststop, whose failures are warnings.
+func RunAll(kind string, hs []specs.Hook, st *specs.State, defaultEnv []string) []error {
+	in, err := json.Marshal(st)
+	if err != nil {
+		return []error{fmt.Errorf("%s hooks: encode state: %w", kind, err)}
+	}
+	var errs []error
+	for i, h := range hs {
+		if err := runOne(h, in, defaultEnv); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook [%d] %s: %w", kind, i, h.Path, err))
+		}
+	}
+	return errs
+}
+
+func runOne(h specs.Hook, stdin []byte, defaultEnv []string) error {
+	ctx := context.Background()
+	var cancel context.CancelFunc
+	if h.Timeout != nil {
+		if *h.Timeout <= 0 {
+			return fmt.Errorf("timeout must be positive, got %d", *h.Timeout)
+		}
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, h.Path)
+	if len(h.Args) > 0 {
+		cmd.Args = h.Args
+	} else {
+		cmd.Args = []string{h.Path}
+	}
+	cmd.Env = h.Env
+	if cmd.Env == nil {
+		cmd.Env = defaultEnv
+	}
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	// Do not wait for grandchildren that inherited the output pipe.
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("ran past its timeout of %ds and was killed%s", *h.Timeout, tail(out.Bytes()))
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%s%s", ee.ProcessState.String(), tail(out.Bytes()))
+	}
+	return err
+}
+
+func tail(b []byte) string {
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > tailLines {
+		lines = lines[len(lines)-tailLines:]
+	}
+	return ": " + strings.Join(lines, " | ")
+}

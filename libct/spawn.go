@@ -1,0 +1,237 @@
+package libct
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/phase"
+	"github.com/skiff-runtime/skiff/libct/proto"
+	"github.com/skiff-runtime/skiff/libct/selfexe"
+)
+
+// spawn describes one `skiff init` process to start.
+type spawn struct {
+	// passFDs are fds of ours (3, 4, ...) that keep their numbers in the
+	// child and reach the workload: LISTEN_FDS, then --preserve-fds.
+	passFDs int
+	stdio   [3]*os.File
+	// files are extra fds for the init; add them with addFile.
+	files []*os.File
+	// closeAfter are our copies of child-only fds, closed once it started.
+	closeAfter []*os.File
+	boot       strings.Builder
+	// cgroupDir, when set, is a cgroup v2 directory the first process is
+	// born in (clone3 CLONE_INTO_CGROUP).
+	cgroupDir *os.File
+	// fork: the constructor forks once more (new or joined pid/time ns).
+	fork bool
+	// userMap writes the id maps of the new user namespace of pid.
+	userMap func(pid int) error
+	// attach runs once the first process exists, before it reads its
+	// bootstrap (systemd driver: create the scope with that pid).
+	attach func(pid int) error
+	dir    string
+	// scratch is a directory for the sealed-binary overlay.
+	scratch string
+}
+
+// addFile passes f to the child and returns its fd number there.
+func (s *spawn) addFile(f *os.File, childOnly bool) int {
+	s.files = append(s.files, f)
+	if childOnly {
+		s.closeAfter = append(s.closeAfter, f)
+	}
+	return 3 + s.passFDs + len(s.files) - 1
+}
+
+func (s *spawn) directive(format string, a ...any) {
+	fmt.Fprintf(&s.boot, format+"\n", a...)
+}
+
+// started is a running init: its pid, a pidfd, and the socket to it.
+type started struct {
+	pid   int
+	pidfd int
+	conn  *proto.Conn
+	// first is the process we exec'd; when the constructor forked, it
+	// has exited and been reaped.
+	first *os.Process
+}
+
+// kill stops the init and waits for it (we are its parent: reap it).
+func (p *started) kill() {
+	if p.pidfd >= 0 {
+		_ = unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
+		var info unix.Siginfo
+		_ = unix.Waitid(unix.P_PIDFD, p.pidfd, &info, unix.WEXITED, nil)
+	} else if p.pid > 0 {
+		_ = unix.Kill(p.pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(p.pid, &ws, 0, nil)
+	}
+}
+
+func (p *started) close() {
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+	if p.conn != nil {
+		p.conn.Close()
+	}
+}
+
+// start execs `skiff init` from a sealed view of our own binary, sends it
+// the bootstrap orders for the constructor and serves the constructor's
+// requests until it reports the pid of the process that continues as init.
+func (s *spawn) start() (*started, error) {
+	exe, err := selfexe.Open(s.scratch)
+	if err != nil {
+		return nil, fmt.Errorf("prepare a sealed copy of skiff to run as the container's init: %w", err)
+	}
+	phase.Mark("spawn: sealed exe")
+	defer exe.Close()
+	parent, child, err := proto.Pair()
+	if err != nil {
+		return nil, err
+	}
+	sockFd := s.addFile(child.File(), true)
+	exeFd := s.addFile(exe, false)
+
+	extra := make([]*os.File, 0, s.passFDs+len(s.files))
+	for i := 0; i < s.passFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "passed-fd-"+strconv.Itoa(3+i)))
+	}
+	extra = append(extra, s.files...)
+	// nil stdio in exec.Cmd means /dev/null; ours means inherit.
+	for i, def := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
+		if s.stdio[i] == nil {
+			s.stdio[i] = def
+		}
+	}
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if s.cgroupDir != nil {
+		attr.UseCgroupFD = true
+		attr.CgroupFD = int(s.cgroupDir.Fd())
+	}
+	cmd := &exec.Cmd{
+		// Executing /proc/self/fd/N of the child runs the sealed view, so
+		// /proc/<init>/exe never points at the installed binary.
+		Path:        "/proc/self/fd/" + strconv.Itoa(exeFd),
+		Args:        []string{os.Args[0], "init"},
+		Env:         initEnv(sockFd),
+		Stdin:       s.stdio[0],
+		Stdout:      s.stdio[1],
+		Stderr:      s.stdio[2],
+		ExtraFiles:  extra,
+		Dir:         s.dir,
+		SysProcAttr: attr,
+	}
+	err = cmd.Start()
+	if err != nil && s.cgroupDir != nil {
+		// CLONE_INTO_CGROUP can be refused (EBUSY for a cgroup with domain
+		// controllers in some layouts, old kernels): the constructor's
+		// task-file writes still place it.
+		attr.UseCgroupFD = false
+		err = cmd.Start()
+	}
+	for _, f := range s.closeAfter {
+		f.Close()
+	}
+	phase.Mark("spawn: started")
+	if err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start the container's init: %w", err)
+	}
+	p := &started{pid: cmd.Process.Pid, pidfd: -1, conn: parent, first: cmd.Process}
+	fail := func(err error) (*started, error) {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		if p.pid != cmd.Process.Pid {
+			p.kill()
+		}
+		p.close()
+		return nil, err
+	}
+	if s.attach != nil {
+		if err := s.attach(cmd.Process.Pid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := sendRaw(parent, s.boot.String()); err != nil {
+		return fail(err)
+	}
+	for {
+		m, _, err := parent.Recv()
+		if err != nil {
+			if errors.Is(err, proto.ErrClosed) {
+				return fail(fmt.Errorf("the container's init exited while entering its namespaces%s", exitReason(cmd)))
+			}
+			return fail(err)
+		}
+		switch m.Type {
+		case proto.TypeUserMap:
+			if s.userMap == nil {
+				return fail(errors.New("init protocol: unexpected user map request"))
+			}
+			if err := s.userMap(cmd.Process.Pid); err != nil {
+				return fail(err)
+			}
+			if err := sendRaw(parent, "ok"); err != nil {
+				return fail(err)
+			}
+		case proto.TypePid:
+			p.pid = m.Pid
+			if s.fork {
+				// The intermediate process exits right after reporting.
+				if _, err := cmd.Process.Wait(); err != nil {
+					return fail(fmt.Errorf("reap the init's intermediate process: %w", err))
+				}
+			}
+			fd, err := unix.PidfdOpen(p.pid, 0)
+			if err != nil {
+				return fail(fmt.Errorf("the container's init (pid %d) is gone: %w", p.pid, err))
+			}
+			p.pidfd = fd
+			return p, nil
+		case proto.TypeError:
+			return fail(m.Error)
+		default:
+			return fail(fmt.Errorf("init protocol: unexpected %q message while entering namespaces", m.Type))
+		}
+	}
+}
+
+func initEnv(sockFd int) []string {
+	env := []string{"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd)}
+	if phase.Enabled() {
+		env = append(env, "SKIFF_TRACE=1")
+	}
+	return env
+}
+
+func sendRaw(c *proto.Conn, s string) error {
+	if err := unix.Sendmsg(int(c.File().Fd()), []byte(s), nil, nil, unix.MSG_NOSIGNAL); err != nil {
+		return fmt.Errorf("send bootstrap data to the init: %w", err)
+	}
+	return nil
+}
+
+func exitReason(cmd *exec.Cmd) string {
+	var ws unix.WaitStatus
+	pid, err := unix.Wait4(cmd.Process.Pid, &ws, unix.WNOHANG, nil)
+	if err != nil || pid == 0 {
+		return ""
+	}
+	if ws.Signaled() {
+		return fmt.Sprintf(" (killed by signal %s)", unix.SignalName(ws.Signal()))
+	}
+	return fmt.Sprintf(" (exit status %d)", ws.ExitStatus())
+}

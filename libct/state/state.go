@@ -1,0 +1,254 @@
+// Package state owns the state directory under --root: one directory per
+// container, serialised by an flock on that directory, with files replaced
+// atomically (temp file + rename) so a crash never leaves a torn file.
+//
+//	<root>/<id>/           0711
+//	<root>/<id>/state.json 0600  small: what state/list/kill need (read on every call)
+//	<root>/<id>/config.json 0600 the full spec as created (read by exec, update, delete)
+//	<root>/<id>/exec.fifo  0622  exists only while the container is "created"
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	StateFile  = "state.json"
+	ConfigFile = "config.json"
+	FifoFile   = "exec.fifo"
+)
+
+// Phases of a container's life as recorded on disk. Status shown to users is
+// derived from the kernel on every call; the phase only says how far create got.
+const (
+	PhaseCreating = "creating" // create is running or was killed mid-way
+	PhaseCreated  = "created"  // the init reported ready; pid and start time are final
+)
+
+// State is the small per-container record.
+type State struct {
+	ID          string            `json:"id"`
+	Phase       string            `json:"phase"`
+	OCIVersion  string            `json:"ociVersion"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Created     time.Time         `json:"created"`
+	// Pid and PidStart (field 22 of /proc/<pid>/stat) identify the init; a
+	// reused pid has another start time and is never mistaken for it.
+	Pid      int    `json:"pid,omitempty"`
+	PidStart uint64 `json:"pidStart,omitempty"`
+	// Cgroup is the cgroup manager's own saved form.
+	Cgroup json.RawMessage `json:"cgroup,omitempty"`
+	// Namespaces lists the container's namespace types ("pid", "user"...),
+	// created or joined, as exec must join them.
+	Namespaces   []string `json:"namespaces,omitempty"`
+	SharedPidNS  bool     `json:"sharedPidNS,omitempty"`
+	NoNewKeyring bool     `json:"noNewKeyring,omitempty"`
+	Rootless     bool     `json:"rootless,omitempty"`
+	Systemd      bool     `json:"systemd,omitempty"`
+}
+
+// ErrNotExist is returned for an id with no container.
+var ErrNotExist = errors.New("container does not exist")
+
+// Dir is one container's locked state directory.
+type Dir struct {
+	Path string
+	f    *os.File
+}
+
+// ValidID reports whether id is acceptable: letters, digits, '_', '+', '-',
+// '.', not "." or "..", as runc accepts. Anything else could escape --root.
+func ValidID(id string) error {
+	if id == "" {
+		return errors.New("invalid container ID format: the ID is empty")
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("invalid container ID format: %q", id)
+	}
+	if len(id) > 1024 {
+		return fmt.Errorf("invalid container ID format: longer than 1024 characters")
+	}
+	for _, c := range id {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '_', c == '+', c == '-', c == '.':
+		default:
+			return fmt.Errorf("invalid container ID format: %q (allowed: letters, digits, '_', '+', '-', '.')", id)
+		}
+	}
+	return nil
+}
+
+// MkRoot makes the --root directory if needed.
+func MkRoot(root string) error {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("create state root %s: %w", root, err)
+	}
+	return nil
+}
+
+// Create makes and locks the directory of a new container.
+func Create(root, id string) (*Dir, error) {
+	p := filepath.Join(root, id)
+	if err := os.Mkdir(p, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container with given ID already exists: %s", id)
+		}
+		return nil, fmt.Errorf("create state directory %s: %w", p, err)
+	}
+	d, err := open(p, unix.LOCK_EX)
+	if err != nil {
+		os.Remove(p)
+		return nil, err
+	}
+	return d, nil
+}
+
+// Open locks an existing container directory. Exclusive for commands that
+// change the container, shared for readers.
+func Open(root, id string, exclusive bool) (*Dir, error) {
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	d, err := open(filepath.Join(root, id), how)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotExist
+	}
+	return d, err
+}
+
+func open(p string, how int) (*Dir, error) {
+	f, err := os.OpenFile(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock state directory %s: %w", p, err)
+	}
+	return &Dir{Path: p, f: f}, nil
+}
+
+// Locked reports whether another process holds an exclusive lock on the
+// container's directory (a create in progress).
+func Locked(root, id string) bool {
+	f, err := os.OpenFile(filepath.Join(root, id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	return false
+}
+
+// Unlock releases the lock (the directory may be gone).
+func (d *Dir) Unlock() {
+	if d != nil && d.f != nil {
+		d.f.Close()
+		d.f = nil
+	}
+}
+
+// Load reads state.json. A directory without one is an aborted create.
+func (d *Dir) Load() (*State, error) { return Read(d.Path) }
+
+// Read reads <dir>/state.json without locking (list, state).
+func Read(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, ErrNotExist
+		}
+		return nil, err
+	}
+	s := new(State)
+	if err := json.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("corrupt state file %s: %w (delete --force removes the container)", filepath.Join(dir, StateFile), err)
+	}
+	return s, nil
+}
+
+// Save writes state.json atomically.
+func (d *Dir) Save(s *State) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(d.Path, StateFile), b, 0o600)
+}
+
+// SaveJSON writes another file of the directory atomically.
+func (d *Dir) SaveJSON(name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return WriteFileAtomic(filepath.Join(d.Path, name), b, 0o600)
+}
+
+// LoadJSON reads another file of the directory.
+func (d *Dir) LoadJSON(name string, v any) error {
+	b, err := os.ReadFile(filepath.Join(d.Path, name))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("corrupt %s: %w", filepath.Join(d.Path, name), err)
+	}
+	return nil
+}
+
+// Remove deletes the directory and everything in it, keeping the lock
+// until the end so nobody sees a half-removed container.
+func (d *Dir) Remove() error {
+	err := os.RemoveAll(d.Path)
+	d.Unlock()
+	if err != nil {
+		return fmt.Errorf("remove state directory %s: %w", d.Path, err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to a temporary file next to path and renames
+// it over path.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir, base := filepath.Split(path)
+	tmp, err := os.CreateTemp(dir, "."+base+"-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

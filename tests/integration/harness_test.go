@@ -1,0 +1,292 @@
+// Package integration runs the real skiff binary, as root, against real
+// busybox bundles and asserts what can be observed: output inside the
+// container, exit codes, state JSON, cgroup files, and that nothing is
+// left behind.
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-runtime/skiff/libct/spec"
+	"github.com/skiff-runtime/skiff/tests/rootfs"
+)
+
+var (
+	skiffBin string
+	template string // a busybox rootfs, hard-linked into each bundle
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "integration tests run containers: they need root (run `make test` as root)")
+		os.Exit(1)
+	}
+	skiffBin = os.Getenv("SKIFF_BINARY")
+	if skiffBin == "" {
+		fmt.Fprintln(os.Stderr, "SKIFF_BINARY must name the skiff binary to test (make integration sets it)")
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "skiff-it-")
+	if err != nil {
+		panic(err)
+	}
+	template = filepath.Join(dir, "rootfs")
+	if err := rootfs.Busybox(template, "/bin/busybox"); err != nil {
+		fmt.Fprintln(os.Stderr, "build the busybox rootfs:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Bundle is one test container: a bundle directory, its spec, an id and a
+// private state root.
+type Bundle struct {
+	t    *testing.T
+	Dir  string
+	Root string
+	ID   string
+	Spec *specs.Spec
+}
+
+var idClean = regexp.MustCompile(`[^a-zA-Z0-9]+`)
+
+// cgroupParent is where test containers' cgroups live (absolute
+// cgroupsPath), so leak checks know where to look.
+const cgroupParent = "/skiff-test"
+
+// newBundle makes a bundle running args (default: true) with the example
+// spec of `skiff spec`, no terminal, and a cgroup under /skiff-test.
+func newBundle(t *testing.T, args ...string) *Bundle {
+	t.Helper()
+	dir := t.TempDir()
+	if err := linkTree(template, filepath.Join(dir, "rootfs")); err != nil {
+		t.Fatalf("copy the rootfs: %v", err)
+	}
+	s := spec.Example(false)
+	s.Process.Terminal = false
+	if len(args) == 0 {
+		args = []string{"true"}
+	}
+	s.Process.Args = args
+	name := strings.ToLower(idClean.ReplaceAllString(t.Name(), "-"))
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	id := fmt.Sprintf("t%s-%04x", strings.Trim(name, "-"), rand.Intn(1<<16))
+	s.Linux.CgroupsPath = cgroupParent + "/" + id
+	b := &Bundle{t: t, Dir: dir, Root: filepath.Join(dir, "state"), ID: id, Spec: s}
+	b.Save()
+	t.Cleanup(func() {
+		// Whatever the test did, the container goes, and must leave
+		// nothing behind.
+		b.Skiff("delete", "--force", b.ID)
+		b.NoLeaks()
+	})
+	return b
+}
+
+// linkTree copies a directory tree, hard-linking files.
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&os.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		default:
+			return os.Link(p, target)
+		}
+	})
+}
+
+// Save writes config.json.
+func (b *Bundle) Save() {
+	b.t.Helper()
+	data, err := json.MarshalIndent(b.Spec, "", "\t")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.Dir, "config.json"), data, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// Result is one skiff invocation.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+}
+
+// Skiff runs skiff with the bundle's state root.
+func (b *Bundle) Skiff(args ...string) Result {
+	return b.SkiffIn(nil, args...)
+}
+
+// SkiffIn runs skiff with stdin.
+func (b *Bundle) SkiffIn(stdin []byte, args ...string) Result {
+	b.t.Helper()
+	cmd := exec.Command(skiffBin, append([]string{"--root", b.Root}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	cmd.Dir = b.Dir
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		b.t.Fatalf("start skiff: %v", err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		b.t.Fatalf("skiff %s did not finish in 60s\nstdout: %s\nstderr: %s", strings.Join(args, " "), out.String(), errb.String())
+	}
+	return Result{Stdout: out.String(), Stderr: errb.String(), Code: cmd.ProcessState.ExitCode()}
+}
+
+// MustSkiff runs skiff and fails the test unless it exits 0.
+func (b *Bundle) MustSkiff(args ...string) Result {
+	b.t.Helper()
+	r := b.Skiff(args...)
+	if r.Code != 0 {
+		b.t.Fatalf("skiff %s failed:\n%s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// Run is `skiff run` of the bundle in the foreground.
+func (b *Bundle) Run() Result {
+	b.t.Helper()
+	b.Save()
+	return b.Skiff("run", "--bundle", b.Dir, b.ID)
+}
+
+// MustRun runs the bundle and returns its stdout; it must exit 0.
+func (b *Bundle) MustRun() string {
+	b.t.Helper()
+	r := b.Run()
+	if r.Code != 0 {
+		b.t.Fatalf("skiff run failed:\n%s", r)
+	}
+	return r.Stdout
+}
+
+// State returns `skiff state` as a map.
+func (b *Bundle) State() map[string]any {
+	b.t.Helper()
+	r := b.MustSkiff("state", b.ID)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.Stdout), &m); err != nil {
+		b.t.Fatalf("state output is not JSON: %v\n%s", err, r.Stdout)
+	}
+	return m
+}
+
+// Status returns the container's status.
+func (b *Bundle) Status() string {
+	b.t.Helper()
+	return b.State()["status"].(string)
+}
+
+// NoLeaks asserts nothing of the container is left: state directory,
+// cgroups, mounts, processes.
+func (b *Bundle) NoLeaks() {
+	b.t.Helper()
+	if _, err := os.Stat(filepath.Join(b.Root, b.ID)); err == nil {
+		b.t.Errorf("leak: state directory %s/%s still exists", b.Root, b.ID)
+	}
+	for _, d := range cgroupDirs(b.Spec.Linux.CgroupsPath) {
+		if _, err := os.Stat(d); err == nil {
+			b.t.Errorf("leak: cgroup %s still exists", d)
+		}
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	if bytes.Contains(mi, []byte(b.Dir)) {
+		b.t.Errorf("leak: mounts mention %s:\n%s", b.Dir, grepLines(string(mi), b.Dir))
+	}
+	rootfsDir := filepath.Join(b.Dir, "rootfs")
+	procs, _ := filepath.Glob("/proc/[0-9]*/root")
+	for _, p := range procs {
+		if l, err := os.Readlink(p); err == nil && (l == rootfsDir || strings.HasPrefix(l, rootfsDir+"/")) {
+			b.t.Errorf("leak: process %s still runs in the container's rootfs", filepath.Dir(p))
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// cgroupDirs lists the directories an absolute cgroupsPath maps to in
+// every mounted hierarchy.
+func cgroupDirs(cgPath string) []string {
+	var out []string
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(mi), "\n") {
+		pre, post, ok := strings.Cut(l, " - ")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(pre)
+		t := strings.Fields(post)
+		if len(f) > 4 && len(t) > 0 && (t[0] == "cgroup" || t[0] == "cgroup2") {
+			out = append(out, filepath.Join(f[4], cgPath))
+		}
+	}
+	return out
+}
+
+func contains(t *testing.T, got, want string) {
+	t.Helper()
+	if !strings.Contains(got, want) {
+		t.Fatalf("expected %q in:\n%s", want, got)
+	}
+}
+
+func notContains(t *testing.T, got, bad string) {
+	t.Helper()
+	if strings.Contains(got, bad) {
+		t.Fatalf("did not expect %q in:\n%s", bad, got)
+	}
+}

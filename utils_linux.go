@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/urfave/cli"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct"
+	"github.com/skiff-runtime/skiff/libct/spec"
+	"github.com/skiff-runtime/skiff/libct/state"
+)
+
+// createFlags are shared by create and run.
+var createFlags = []cli.Flag{
+	cli.StringFlag{Name: "bundle, b", Value: "", Usage: "path to the bundle directory (default: the current directory)"},
+	cli.StringFlag{Name: "console-socket", Value: "", Usage: "unix socket that receives the pty master when process.terminal is true"},
+	cli.StringFlag{Name: "pid-file", Value: "", Usage: "write the container's init pid to this file"},
+	cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root (for a rootfs on ramfs)"},
+	cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring instead of a new one per container"},
+	cli.IntFlag{Name: "preserve-fds", Usage: "pass this many extra fds (after 0-2 and LISTEN_FDS) to the container"},
+	cli.StringFlag{Name: "pidfd-socket", Usage: "accepted for compatibility; not implemented"},
+}
+
+// createContainer is create's work, shared with run. detach says the
+// container's stdio is the caller's own (conmon and the shim pass pipes
+// they own); the terminal then needs a console socket.
+func createContainer(ctx *cli.Context, id string, detach bool) (*libct.Container, error) {
+	g := globalOptions(ctx)
+	if err := state.ValidID(id); err != nil {
+		return nil, err
+	}
+	bundle := ctx.String("bundle")
+	if bundle == "" {
+		bundle = "."
+	}
+	bundle, err := filepath.Abs(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("--bundle: %w", err)
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if s.Process == nil {
+		return nil, errors.New("invalid config.json: process: is required to create a container")
+	}
+	o := &libct.CreateOpts{
+		ID:           id,
+		Bundle:       bundle,
+		Spec:         s,
+		NoPivot:      ctx.Bool("no-pivot"),
+		NoNewKeyring: ctx.Bool("no-new-keyring"),
+		PreserveFDs:  ctx.Int("preserve-fds"),
+	}
+	if o.PreserveFDs < 0 {
+		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)
+	}
+	sock := ctx.String("console-socket")
+	switch {
+	case s.Process.Terminal && sock == "" && detach:
+		return nil, errors.New("cannot allocate tty if skiff will detach without setting console socket (process.terminal is true: pass --console-socket, or run in the foreground)")
+	case !s.Process.Terminal && sock != "":
+		return nil, errors.New("cannot use console socket if skiff will not detach or allocate tty (process.terminal is false)")
+	case sock != "":
+		f, err := dialConsole(sock)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		o.ConsoleSocket = f
+	}
+	// Socket activation: fds 3.. are passed first when LISTEN_PID is us.
+	if pid, _ := strconv.Atoi(os.Getenv("LISTEN_PID")); pid == os.Getpid() {
+		if n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS")); n > 0 {
+			o.ListenFDs = n
+			o.Env = append(o.Env, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
+		}
+	}
+	for fd := 3; fd < 3+o.ListenFDs+o.PreserveFDs; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return nil, fmt.Errorf("--preserve-fds %d: fd %d is not open in skiff", o.PreserveFDs, fd)
+		}
+	}
+	return libct.Create(g, o)
+}
+
+func dialConsole(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("--console-socket %s: %w (is the receiver listening?)", path, err)
+	}
+	uc := conn.(*net.UnixConn)
+	f, err := uc.File()
+	uc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("--console-socket %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// pidFilePath resolves --pid-file against the directory skiff was started
+// in (runc's rule), before anything changes directory.
+func pidFilePath(ctx *cli.Context) (string, error) {
+	p := ctx.String("pid-file")
+	if p == "" {
+		return "", nil
+	}
+	return filepath.Abs(p)
+}
+
+// writePidFile writes the decimal pid, no newline, atomically: containerd
+// Atoi()s the whole file.
+func writePidFile(path string, pid int) error {
+	if path == "" {
+		return nil
+	}
+	if err := state.WriteFileAtomic(path, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	return nil
+}
+
+// loadContainer loads one container by the id argument.
+func loadContainer(ctx *cli.Context) (*libct.Container, error) {
+	return libct.Load(globalOptions(ctx), ctx.Args().First())
+}
