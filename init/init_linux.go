@@ -34,6 +34,13 @@ func Main() {
 	unix.CloseOnExec(fd)
 	conn := proto.NewConn(os.NewFile(uintptr(fd), "init-sock"))
 
+	defer func() {
+		// A bug must still reach the user as one error line.
+		if r := recover(); r != nil {
+			conn.Send(&proto.Message{Type: proto.TypeError, Error: &proto.Error{Stage: "init", Msg: fmt.Sprintf("skiff init crashed (a bug; please report it): %v", r)}})
+			os.Exit(255)
+		}
+	}()
 	err = run(conn)
 	// run only returns on failure.
 	conn.Send(&proto.Message{Type: proto.TypeError, Error: toProtoError(err)})

@@ -187,6 +187,9 @@ func (i *initProc) finish(lx *specs.Linux) error {
 	if err := caps.Apply(); err != nil {
 		return stage("capabilities", err)
 	}
+	if len(p.Args) == 0 {
+		return stage("exec", fmt.Errorf("process.args: must not be empty"))
+	}
 	env := process.BuildEnv(p.Env, c.Env, p.User.UID)
 	path, err := process.LookPath(p.Args[0], env)
 	if err != nil {

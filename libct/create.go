@@ -394,8 +394,13 @@ func (c *Container) serveInit(p *started, s *specs.Spec, prog *seccomp.Program, 
 		}
 		if err != nil {
 			if errors.Is(err, proto.ErrClosed) {
+				// The init closes the socket when it parks on the exec
+				// FIFO, or dies: tell the two apart.
+				if why := p.exited(); why != "" {
+					return fmt.Errorf("the container's init exited during set-up (%s)", why)
+				}
 				if !ready {
-					return errors.New("the container's init exited before it was ready")
+					return errors.New("the container's init closed its socket before it was ready")
 				}
 				return nil
 			}

@@ -78,6 +78,24 @@ func (p *started) kill() {
 	}
 }
 
+// exited reports how the init ended if it has, without reaping it ("" if
+// it still runs).
+func (p *started) exited() string {
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PIDFD, p.pidfd, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+		return ""
+	}
+	pid, code, status := siginfoChild(&info)
+	if pid == 0 {
+		return ""
+	}
+	switch code {
+	case cldKilled, cldDumped:
+		return "killed by signal " + unix.SignalName(unix.Signal(status))
+	}
+	return fmt.Sprintf("exit status %d", status)
+}
+
 func (p *started) close() {
 	if p.pidfd >= 0 {
 		unix.Close(p.pidfd)
@@ -210,11 +228,7 @@ func (s *spawn) start() (*started, error) {
 }
 
 func initEnv(sockFd int) []string {
-	env := []string{"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd)}
-	if phase.Enabled() {
-		env = append(env, "SKIFF_TRACE=1")
-	}
-	return env
+	return append([]string{"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd)}, phase.Env()...)
 }
 
 func sendRaw(c *proto.Conn, s string) error {

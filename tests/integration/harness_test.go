@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +76,10 @@ const cgroupParent = "/skiff-test"
 func newBundle(t *testing.T, args ...string) *Bundle {
 	t.Helper()
 	dir := t.TempDir()
+	// t.TempDir makes 0700 directories; the root of a container in a user
+	// namespace is not host root and must be able to reach its rootfs.
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
 	if err := linkTree(template, filepath.Join(dir, "rootfs")); err != nil {
 		t.Fatalf("copy the rootfs: %v", err)
 	}
@@ -154,29 +160,44 @@ func (b *Bundle) Skiff(args ...string) Result {
 	return b.SkiffIn(nil, args...)
 }
 
-// SkiffIn runs skiff with stdin.
+// SkiffIn runs skiff with stdin. Output goes to files, not pipes: a
+// detached container inherits skiff's stdio and would keep a pipe open.
 func (b *Bundle) SkiffIn(stdin []byte, args ...string) Result {
 	b.t.Helper()
-	cmd := exec.Command(skiffBin, append([]string{"--root", b.Root}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd := b.command(args...)
+	outF, err := os.CreateTemp(b.Dir, "stdout-")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	errF, err := os.CreateTemp(b.Dir, "stderr-")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer os.Remove(outF.Name())
+	defer os.Remove(errF.Name())
+	defer outF.Close()
+	defer errF.Close()
+	cmd.Stdout, cmd.Stderr = outF, errF
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
-	cmd.Dir = b.Dir
-	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		b.t.Fatalf("start skiff: %v", err)
 	}
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
-		b.t.Fatalf("skiff %s did not finish in 60s\nstdout: %s\nstderr: %s", strings.Join(args, " "), out.String(), errb.String())
+		o, _ := os.ReadFile(outF.Name())
+		e, _ := os.ReadFile(errF.Name())
+		b.t.Fatalf("skiff %s did not finish in 60s\nstdout: %s\nstderr: %s", strings.Join(args, " "), o, e)
 	}
-	return Result{Stdout: out.String(), Stderr: errb.String(), Code: cmd.ProcessState.ExitCode()}
+	o, _ := os.ReadFile(outF.Name())
+	e, _ := os.ReadFile(errF.Name())
+	return Result{Stdout: string(o), Stderr: string(e), Code: cmd.ProcessState.ExitCode()}
 }
 
 // MustSkiff runs skiff and fails the test unless it exits 0.
@@ -290,3 +311,52 @@ func notContains(t *testing.T, got, bad string) {
 		t.Fatalf("did not expect %q in:\n%s", bad, got)
 	}
 }
+
+// command builds an exec.Cmd for skiff with the bundle's root.
+func (b *Bundle) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(skiffBin, append([]string{"--root", b.Root}, args...)...)
+	cmd.Dir = b.Dir
+	return cmd
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for: %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+const syscallTERM = syscall.SIGTERM
