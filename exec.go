@@ -40,7 +40,9 @@ ignored. skiff exits with the process's status, or 255 if exec failed.`,
 		cli.StringSliceFlag{Name: "env, e", Usage: "set an environment variable (repeatable)"},
 		cli.BoolFlag{Name: "tty, t", Usage: "allocate a pseudo-terminal"},
 		cli.StringFlag{Name: "user, u", Usage: "uid[:gid] (numeric)"},
-		cli.Int64SliceFlag{Name: "additional-gids, g", Usage: "additional gid (repeatable)"},
+		// A string slice: urfave/cli v1's Int64SliceFlag records each value
+		// twice when the flag has two names.
+		cli.StringSliceFlag{Name: "additional-gids, g", Usage: "additional gid (repeatable)"},
 		cli.StringFlag{Name: "process, p", Usage: "path to a runtime-spec process JSON"},
 		cli.BoolFlag{Name: "detach, d", Usage: "return once the process has started"},
 		cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to this file"},
@@ -193,9 +195,10 @@ func execProcess(ctx *cli.Context, c *libct.Container) (*specs.Process, error) {
 			p.User.GID = uint32(gid)
 		}
 	}
-	for _, g := range ctx.Int64Slice("additional-gids") {
-		if g < 0 || g > 1<<32-1 {
-			return nil, fmt.Errorf("--additional-gids %d: out of range", g)
+	for _, gs := range ctx.StringSlice("additional-gids") {
+		g, err := strconv.ParseUint(gs, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--additional-gids %q: must be a gid between 0 and %d", gs, uint32(1<<32-1))
 		}
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}

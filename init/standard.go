@@ -278,6 +278,10 @@ func (i *initProc) waitStartAndExec(path string, env []string) error {
 // close-on-exec, so the parent sees EOF when execve succeeds, or an error
 // message when it fails.
 func (i *initProc) execSetns(path string, env []string) error {
+	// The process must outlive `exec --detach`.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return stage("exec", fmt.Errorf("clear the parent-death signal: %w", err))
+	}
 	closeExtraFDs(i.cfg.PassFDs, int(i.conn.File().Fd()))
 	err := unix.Exec(path, i.cfg.Process.Args, env)
 	return stage("exec", fmt.Errorf("exec %s: %s", path, execError(path, err)))
