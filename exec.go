@@ -101,8 +101,6 @@ func runExec(ctx *cli.Context) (int, error) {
 		return 0, errors.New("cannot allocate tty if skiff will detach without setting console socket")
 	case !p.Terminal && sock != "":
 		return 0, errors.New("cannot use console socket if skiff will not detach or allocate tty")
-	case p.Terminal && !detach:
-		return 0, errors.New("a foreground terminal for exec is not implemented yet: use --detach with --console-socket")
 	case sock != "":
 		f, err := dialConsole(sock)
 		if err != nil {
@@ -110,6 +108,14 @@ func runExec(ctx *cli.Context) (int, error) {
 		}
 		defer f.Close()
 		o.ConsoleSocket = f
+	}
+	var tty *foregroundTTY
+	if p.Terminal && !detach && sock == "" {
+		if tty, err = newForegroundTTY(); err != nil {
+			return 0, err
+		}
+		defer tty.close()
+		o.ConsoleSocket = tty.consoleSocket()
 	}
 	var sigs chan os.Signal
 	if !detach {
@@ -121,6 +127,12 @@ func runExec(ctx *cli.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if tty != nil {
+		if err := tty.attach(); err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			return 0, err
+		}
+	}
 	if err := writePidFile(pidFile, pid); err != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		return 0, err
@@ -128,27 +140,7 @@ func runExec(ctx *cli.Context) (int, error) {
 	if detach {
 		return 0, nil
 	}
-	return waitProcess(pid, sigs), nil
-}
-
-// waitProcess forwards signals to pid until it exits; returns its status.
-func waitProcess(pid int, sigs chan os.Signal) int {
-	if st, done := reap(pid); done {
-		return st
-	}
-	for s := range sigs {
-		sig := s.(unix.Signal)
-		switch sig {
-		case unix.SIGCHLD:
-			if st, done := reap(pid); done {
-				return st
-			}
-		case unix.SIGURG, unix.SIGWINCH, unix.SIGPIPE:
-		default:
-			_ = unix.Kill(pid, sig)
-		}
-	}
-	return execFailed
+	return waitForeground(pid, sigs, tty), nil
 }
 
 // execProcess builds the process to run: --process JSON as is, or the

@@ -61,9 +61,12 @@ func runForeground(ctx *cli.Context, g *libct.Options, id, pidFile string) error
 	signal.Notify(sigs)
 	defer signal.Stop(sigs)
 
-	c, err := createContainer(ctx, id, false)
+	c, tty, err := createContainerTTY(ctx, id, false)
 	if err != nil {
 		return err
+	}
+	if tty != nil {
+		defer tty.close()
 	}
 	phase.Mark("run: created")
 	cleanup := func() {
@@ -83,7 +86,7 @@ func runForeground(ctx *cli.Context, g *libct.Options, id, pidFile string) error
 		return err
 	}
 	phase.Mark("run: started")
-	status := waitForeground(c, sigs)
+	status := waitForeground(c.State.Pid, sigs, tty)
 	phase.Mark("run: exited")
 	cleanup()
 	phase.Mark("run: deleted")
@@ -93,10 +96,9 @@ func runForeground(ctx *cli.Context, g *libct.Options, id, pidFile string) error
 	return nil
 }
 
-// waitForeground forwards signals to the container's init until it exits
-// and returns its exit status (128+N for signal N).
-func waitForeground(c *libct.Container, sigs chan os.Signal) int {
-	pid := c.State.Pid
+// waitForeground forwards signals to pid until it exits and returns its
+// exit status (128+N for signal N). SIGWINCH resizes the terminal.
+func waitForeground(pid int, sigs chan os.Signal, tty *foregroundTTY) int {
 	if st, done := reap(pid); done {
 		return st
 	}
@@ -107,7 +109,11 @@ func waitForeground(c *libct.Container, sigs chan os.Signal) int {
 			if st, done := reap(pid); done {
 				return st
 			}
-		case unix.SIGURG, unix.SIGWINCH, unix.SIGPIPE:
+		case unix.SIGWINCH:
+			if tty != nil {
+				tty.resize()
+			}
+		case unix.SIGURG, unix.SIGPIPE:
 			// SIGURG is the Go runtime's own preemption signal.
 		default:
 			_ = unix.Kill(pid, sig)

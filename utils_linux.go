@@ -31,24 +31,31 @@ var createFlags = []cli.Flag{
 // container's stdio is the caller's own (conmon and the shim pass pipes
 // they own); the terminal then needs a console socket.
 func createContainer(ctx *cli.Context, id string, detach bool) (*libct.Container, error) {
+	c, _, err := createContainerTTY(ctx, id, detach)
+	return c, err
+}
+
+// createContainerTTY is createContainer that also returns the foreground
+// terminal it set up (run without --detach and with process.terminal).
+func createContainerTTY(ctx *cli.Context, id string, detach bool) (_ *libct.Container, tty *foregroundTTY, err error) {
 	g := globalOptions(ctx)
 	if err := state.ValidID(id); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	bundle := ctx.String("bundle")
 	if bundle == "" {
 		bundle = "."
 	}
-	bundle, err := filepath.Abs(bundle)
+	bundle, err = filepath.Abs(bundle)
 	if err != nil {
-		return nil, fmt.Errorf("--bundle: %w", err)
+		return nil, nil, fmt.Errorf("--bundle: %w", err)
 	}
 	s, err := spec.Load(bundle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.Process == nil {
-		return nil, errors.New("invalid config.json: process: is required to create a container")
+		return nil, nil, errors.New("invalid config.json: process: is required to create a container")
 	}
 	o := &libct.CreateOpts{
 		ID:           id,
@@ -59,21 +66,32 @@ func createContainer(ctx *cli.Context, id string, detach bool) (*libct.Container
 		PreserveFDs:  ctx.Int("preserve-fds"),
 	}
 	if o.PreserveFDs < 0 {
-		return nil, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)
+		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)
 	}
 	sock := ctx.String("console-socket")
 	switch {
 	case s.Process.Terminal && sock == "" && detach:
-		return nil, errors.New("cannot allocate tty if skiff will detach without setting console socket (process.terminal is true: pass --console-socket, or run in the foreground)")
+		return nil, nil, errors.New("cannot allocate tty if skiff will detach without setting console socket (process.terminal is true: pass --console-socket, or run in the foreground)")
 	case !s.Process.Terminal && sock != "":
-		return nil, errors.New("cannot use console socket if skiff will not detach or allocate tty (process.terminal is false)")
+		return nil, nil, errors.New("cannot use console socket if skiff will not detach or allocate tty (process.terminal is false)")
 	case sock != "":
 		f, err := dialConsole(sock)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer f.Close()
 		o.ConsoleSocket = f
+	case s.Process.Terminal:
+		// Foreground with a terminal: skiff receives the pty itself.
+		if tty, err = newForegroundTTY(); err != nil {
+			return nil, nil, err
+		}
+		defer func() {
+			if err != nil {
+				tty.close()
+			}
+		}()
+		o.ConsoleSocket = tty.consoleSocket()
 	}
 	// Socket activation: fds 3.. are passed first when LISTEN_PID is us.
 	if pid, _ := strconv.Atoi(os.Getenv("LISTEN_PID")); pid == os.Getpid() {
@@ -84,10 +102,20 @@ func createContainer(ctx *cli.Context, id string, detach bool) (*libct.Container
 	}
 	for fd := 3; fd < 3+o.ListenFDs+o.PreserveFDs; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-			return nil, fmt.Errorf("--preserve-fds %d: fd %d is not open in skiff", o.PreserveFDs, fd)
+			return nil, nil, fmt.Errorf("--preserve-fds %d: fd %d is not open in skiff", o.PreserveFDs, fd)
 		}
 	}
-	return libct.Create(g, o)
+	c, err := libct.Create(g, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tty != nil {
+		if err := tty.attach(); err != nil {
+			_ = libct.Delete(g, id, true)
+			return nil, nil, err
+		}
+	}
+	return c, tty, nil
 }
 
 func dialConsole(path string) (*os.File, error) {

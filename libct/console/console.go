@@ -34,14 +34,14 @@ func Setup(sock *os.File, size *specs.Box, bindConsole bool, uid int) error {
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		return fmt.Errorf("process.terminal: unlock the pty: %w", err)
 	}
-	peerFd, err := unix.IoctlRetInt(int(master.Fd()), unix.TIOCGPTPEER)
-	if err != nil {
-		return fmt.Errorf("process.terminal: open the pty peer (TIOCGPTPEER): %w", err)
+	// TIOCGPTPEER's argument is the open flags of the peer: read-write,
+	// not our controlling terminal yet, close-on-exec (it is dup'ed onto
+	// 0-2, which are not).
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		return fmt.Errorf("process.terminal: open the pty peer (TIOCGPTPEER): %w", errno)
 	}
-	// TIOCGPTPEER takes the open flags as its argument; IoctlRetInt passes
-	// none, so set close-on-exec now (it is dup'ed onto 0-2 later).
-	unix.CloseOnExec(peerFd)
-	peer := os.NewFile(uintptr(peerFd), "pty-peer")
+	peer := os.NewFile(r, "pty-peer")
 	defer peer.Close()
 	if size != nil {
 		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
