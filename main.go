@@ -61,6 +61,8 @@ func main() {
 		pauseCommand,
 		psCommand,
 		resumeCommand,
+		updateCommand,
+		eventsCommand,
 		runCommand,
 		specCommand,
 		startCommand,
