@@ -7,7 +7,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all deps demo test unit integration lint clean bench e2e conformance test-vm
+.PHONY: all deps demo test unit integration lint clean bench e2e e2e-podman conformance test-vm
 
 all: skiff
 
@@ -33,6 +33,11 @@ integration: skiff
 	SKIFF_BINARY=$(CURDIR)/skiff $(GO) test -count=1 -p 1 -timeout 20m ./tests/integration/...
 
 test: skiff lint unit integration
+
+e2e: e2e-podman
+
+e2e-podman: skiff
+	tests/e2e/podman.sh
 
 clean:
 	rm -f skiff
