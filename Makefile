@@ -39,5 +39,13 @@ e2e: e2e-podman
 e2e-podman: skiff
 	tests/e2e/podman.sh
 
+# skiff, runc and crun side by side (BENCH_QUICK=1 for a ~1 minute smoke run)
+bench: skiff
+	SKIFF=$(CURDIR)/skiff bench/run.sh $(BENCH_ARGS)
+
+# runtime-tools validation programs against skiff (RUNTIME=runc for runc)
+conformance: skiff
+	SKIFF=$(CURDIR)/skiff tests/conformance/run.sh
+
 clean:
 	rm -f skiff
