@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -70,7 +71,18 @@ func Explain(path string) error {
 	}
 	var sfs unix.Statfs_t
 	if unix.Statfs(path, &sfs) == nil && sfs.Flags&unix.ST_NOEXEC != 0 {
-		return fmt.Errorf("exec %s: permission denied: it is on a noexec mount", path)
+		return fmt.Errorf("exec %s: permission denied: it is on a noexec mount (mount it without noexec, or run the file from elsewhere)", path)
+	}
+	// execve needs an x bit even for root (CAP_DAC_OVERRIDE covers any one
+	// of the three, never none).
+	if st.Mode()&0o111 == 0 {
+		return fmt.Errorf("exec %s: permission denied: the file is not executable (mode %04o: chmod +x it in the image)", path, st.Mode().Perm())
+	}
+	// AT_EACCESS checks with the effective ids and capabilities, which is
+	// what execve will use.
+	if err := unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS); errors.Is(err, unix.EACCES) {
+		uid, gid := fileOwner(st)
+		return fmt.Errorf("exec %s: permission denied: uid %d may not execute it (mode %04o, owner %d:%d)", path, os.Geteuid(), st.Mode().Perm(), uid, gid)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -89,10 +101,15 @@ func Explain(path string) error {
 	case bytes.HasPrefix(head, []byte("\x00asm")):
 		return fmt.Errorf("exec %s: exec format error: it is a WebAssembly module and skiff has no wasm handler", path)
 	}
-	if st.Mode()&0o111 == 0 {
-		return fmt.Errorf("exec %s: permission denied: the file is not executable (chmod +x it in the image)", path)
-	}
 	return nil
+}
+
+// fileOwner returns the owner of st, for an error message.
+func fileOwner(st os.FileInfo) (uint32, uint32) {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return s.Uid, s.Gid
+	}
+	return 0, 0
 }
 
 func explainELF(path string, f *os.File) error {
