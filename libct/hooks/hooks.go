@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -41,10 +42,16 @@ func Run(kind string, hs []specs.Hook, st *specs.State, defaultEnv []string) err
 	}
 	for i, h := range hs {
 		if err := runOne(h, in, defaultEnv); err != nil {
-			return fmt.Errorf("%s hook [%d] %s: %w", kind, i, h.Path, err)
+			return hookError(kind, i, h, err)
 		}
 	}
 	return nil
+}
+
+// hookError names the hook the way runc does ("error running prestart
+// hook #1"), plus its path.
+func hookError(kind string, i int, h specs.Hook, err error) error {
+	return fmt.Errorf("error running %s hook #%d (%s): %w", kind, i, h.Path, err)
 }
 
 // RunAll runs every hook and returns the errors of all that failed: for
@@ -57,7 +64,7 @@ func RunAll(kind string, hs []specs.Hook, st *specs.State, defaultEnv []string) 
 	var errs []error
 	for i, h := range hs {
 		if err := runOne(h, in, defaultEnv); err != nil {
-			errs = append(errs, fmt.Errorf("%s hook [%d] %s: %w", kind, i, h.Path, err))
+			errs = append(errs, hookError(kind, i, h, err))
 		}
 	}
 	return errs
@@ -84,26 +91,35 @@ func runOne(h specs.Hook, stdin []byte, defaultEnv []string) error {
 		cmd.Env = defaultEnv
 	}
 	cmd.Stdin = bytes.NewReader(stdin)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	// Do not wait for grandchildren that inherited the output pipe.
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	// On timeout kill the hook's whole process group: a shell hook's
+	// children would otherwise live on.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// Do not wait for grandchildren that inherited the output pipes.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if err == nil {
 		return nil
 	}
+	out := tail(stderr.Bytes(), "stderr")
+	if out == "" {
+		out = tail(stdout.Bytes(), "stdout")
+	}
 	if ctx.Err() == context.DeadlineExceeded {
-		return fmt.Errorf("ran past its timeout of %ds and was killed%s", *h.Timeout, tail(out.Bytes()))
+		return fmt.Errorf("hook ran past specified timeout of %ds and was killed (raise hooks[].timeout or make the hook faster)%s", *h.Timeout, out)
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return fmt.Errorf("%s%s", ee.ProcessState.String(), tail(out.Bytes()))
+		return fmt.Errorf("%s%s", ee.ProcessState.String(), out)
 	}
 	return err
 }
 
-func tail(b []byte) string {
+// tail is the last lines of a hook's output, on one line, for the error.
+func tail(b []byte, name string) string {
 	s := strings.TrimRight(string(b), "\n")
 	if s == "" {
 		return ""
@@ -112,5 +128,8 @@ func tail(b []byte) string {
 	if len(lines) > tailLines {
 		lines = lines[len(lines)-tailLines:]
 	}
-	return ": " + strings.Join(lines, " | ")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return ", " + name + ": " + strings.Join(lines, " | ")
 }
