@@ -12,7 +12,7 @@ func (i *initProc) setns() error {
 	c := i.cfg
 	p := c.Process
 	if !c.NoNewKeyring {
-		if err := joinSessionKeyring(c.ID); err != nil {
+		if err := joinSessionKeyring(c.ID, p.SelinuxLabel); err != nil {
 			return stage("keyring", err)
 		}
 	}

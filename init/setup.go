@@ -12,13 +12,21 @@ import (
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/process"
 )
 
 // joinSessionKeyring gives the container its own session keyring named
 // _ses.<id> (PITFALLS 24): otherwise every container shares the caller's
 // session keyring and keys leak between them.
-func joinSessionKeyring(id string) error {
+func joinSessionKeyring(id, label string) error {
 	name := "_ses." + id
+	if label != "" {
+		if err := process.SetSELinuxKeyLabel(label); err != nil {
+			return err
+		}
+		defer func() { _ = process.SetSELinuxKeyLabel("") }()
+	}
 	keyID, err := unix.KeyctlJoinSessionKeyring(name)
 	if err != nil {
 		if errors.Is(err, unix.ENOSYS) {

@@ -41,7 +41,7 @@ func (i *initProc) standard() error {
 	p := c.Process
 
 	if !c.NoNewKeyring {
-		if err := joinSessionKeyring(c.ID); err != nil {
+		if err := joinSessionKeyring(c.ID, p.SelinuxLabel); err != nil {
 			return stage("keyring", err)
 		}
 	}
@@ -78,7 +78,10 @@ func (i *initProc) standard() error {
 		if err := unix.Chdir(c.Rootfs); err != nil {
 			return stage("hooks", fmt.Errorf("chdir to the rootfs for createContainer hooks: %w", err))
 		}
-		if err := hooks.Run(hooks.CreateContainer, s.Hooks.CreateContainer, c.State, p.Env); err != nil {
+		// The pid as the hook's own pid namespace sees it (runc: getpid()).
+		st := *c.State
+		st.Pid = os.Getpid()
+		if err := hooks.Run(hooks.CreateContainer, s.Hooks.CreateContainer, &st, p.Env); err != nil {
 			return stage("hooks", err)
 		}
 	}
@@ -143,6 +146,14 @@ func (i *initProc) finish(lx *specs.Linux) error {
 		return err
 	}
 	phase.Mark("init: ready acked")
+	// LSM labels take effect at execve; set them while still privileged
+	// (runc: after the ready sync, before seccomp and the user switch).
+	if err := process.ApplyAppArmor(p.ApparmorProfile); err != nil {
+		return stage("apparmor", err)
+	}
+	if err := process.SetSELinuxExecLabel(p.SelinuxLabel); err != nil {
+		return stage("selinux", err)
+	}
 	// The parent set the rlimits with prlimit. Go caches the NOFILE limit
 	// it found at start and restores it on exec; setting it ourselves
 	// clears that cache so the container gets the configured value.
@@ -261,6 +272,7 @@ func (i *initProc) waitStartAndExec(path string, env []string) error {
 	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
 		st := *c.State
 		st.Status = specs.StateCreated
+		st.Pid = os.Getpid()
 		if err := hooks.Run(hooks.StartContainer, s.Hooks.StartContainer, &st, env); err != nil {
 			fmt.Fprintf(fifo, "%s", err)
 			os.Exit(255)

@@ -20,6 +20,8 @@ import (
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/selinux/go-selinux"
+	"github.com/opencontainers/selinux/go-selinux/label"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct/mountopts"
@@ -326,6 +328,12 @@ func (r *Root) mount(i int, m *specs.Mount) error {
 		typ := m.Type
 		if typ == "" {
 			typ = "none"
+		}
+		// linux.mountLabel labels what the container's own filesystems
+		// hold (runc: every mount but proc, sysfs and mqueue). Only SELinux
+		// knows the context= option.
+		if lbl := linuxField(r.c.Spec).MountLabel; lbl != "" && typ != "proc" && typ != "sysfs" && typ != "mqueue" && selinux.GetEnabled() {
+			data = label.FormatMountLabel(data, lbl)
 		}
 		if err := unix.Mount(source, tp, typ, flags, data); err != nil {
 			return fmt.Errorf("%s: mount %s (type %s, options %s) on %s: %w%s", field, source, typ, strings.Join(m.Options, ","), dest, err, mountHint(m, err))

@@ -83,6 +83,14 @@ func ValidateProcess(p *specs.Process, path string) Errors {
 			e.Add(path+".scheduler.nice", "%d is outside -20..19", s.Nice)
 		}
 	}
+	// Asking for an LSM the host does not run is an error, as in runc: the
+	// container would otherwise run unconfined without anyone noticing.
+	if p.ApparmorProfile != "" && !process.AppArmorEnabled() {
+		e.Add(path+".apparmorProfile", "profile %q requested, but AppArmor is not enabled on this host (drop the field)", p.ApparmorProfile)
+	}
+	if p.SelinuxLabel != "" && !process.SELinuxEnabled() {
+		e.Add(path+".selinuxLabel", "label %q requested, but SELinux is not enabled on this host (drop the field)", p.SelinuxLabel)
+	}
 	if io := p.IOPriority; io != nil {
 		switch io.Class {
 		case specs.IOPRIO_CLASS_RT, specs.IOPRIO_CLASS_BE, specs.IOPRIO_CLASS_IDLE:

@@ -34,7 +34,6 @@ func Validate(s *specs.Spec, o Options) error {
 		e.Add("process", "is required to create a container")
 	} else {
 		e.Merge(ValidateProcess(s.Process, "process"))
-		v.lsm()
 	}
 	v.mounts()
 	v.hooks()
@@ -178,21 +177,6 @@ func (v *validator) hooks() {
 	check("startContainer", h.StartContainer)
 	check("poststart", h.Poststart)
 	check("poststop", h.Poststop)
-}
-
-// lsm: asking for an LSM profile the host does not run is an error (as
-// runc does for AppArmor); an SELinux label on a host without SELinux is
-// ignored, as runc and go-selinux do.
-func (v *validator) lsm() {
-	p := v.s.Process
-	if p.ApparmorProfile != "" && !apparmorEnabled() {
-		v.e.Add("process.apparmorProfile", "profile %q requested, but AppArmor is not enabled on this host (drop the field)", p.ApparmorProfile)
-	}
-}
-
-func apparmorEnabled() bool {
-	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
-	return err == nil && strings.HasPrefix(string(b), "Y")
 }
 
 var nsTypes = map[specs.LinuxNamespaceType]string{

@@ -131,6 +131,7 @@ func TestValidateFindsEveryProblem(t *testing.T) {
 			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}}
 		}, []string{"linux.timeOffsets: need a new time namespace"}},
 		{"apparmor", func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }, []string{"process.apparmorProfile"}},
+		{"selinux", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, []string{"process.selinuxLabel", "SELinux is not enabled"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
