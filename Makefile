@@ -7,7 +7,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all deps demo test unit integration lint clean bench e2e e2e-podman conformance test-vm
+.PHONY: all deps demo test unit integration lint clean bench e2e e2e-podman e2e-containerd e2e-docker conformance test-vm
 
 all: skiff
 
@@ -34,10 +34,17 @@ integration: skiff
 
 test: skiff lint unit integration
 
-e2e: e2e-podman
+e2e: e2e-podman e2e-containerd e2e-docker
 
 e2e-podman: skiff
 	tests/e2e/podman.sh
+
+# containerd 1.6 / Docker 20.10 with skiff as the runc.v2 shim's binary (RUNTIME=runc for runc)
+e2e-containerd: skiff
+	tests/e2e/containerd.sh
+
+e2e-docker: skiff
+	tests/e2e/docker.sh
 
 # skiff, runc and crun side by side (BENCH_QUICK=1 for a ~1 minute smoke run)
 bench: skiff
