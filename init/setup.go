@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -190,19 +191,68 @@ func fixStdioOwner(uid, gid int) {
 	}
 }
 
-// closeExtraFDs closes every fd from 3+pass up, except keep: nothing of
-// skiff may reach the workload (CVE-2024-21626). No Go file operation may
-// happen after this.
+// closeExtraFDs closes every fd from 3+pass up, except keep and the Go
+// runtime's own poller descriptors: nothing of skiff may reach the workload
+// (CVE-2024-21626). No Go file operation may happen after this.
 func closeExtraFDs(pass, keep int) {
-	first := uint(3 + pass)
-	if keep >= int(first) {
-		if keep > int(first) {
-			_ = closeRange(first, uint(keep-1))
-		}
-		_ = closeRange(uint(keep+1), ^uint(0))
-		return
+	first := 3 + pass
+	var skip []int
+	if keep >= first {
+		skip = append(skip, keep)
 	}
-	_ = closeRange(first, ^uint(0))
+	for _, fd := range openFDs(first) {
+		if isPollDescriptor(uintptr(fd)) {
+			skip = append(skip, fd)
+		}
+	}
+	sort.Ints(skip)
+	lo := first
+	for _, fd := range skip {
+		if fd > lo {
+			_ = closeRange(uint(lo), uint(fd-1))
+		}
+		if fd >= lo {
+			lo = fd + 1
+		}
+	}
+	_ = closeRange(uint(lo), ^uint(0))
+}
+
+// The Go scheduler polls its epoll instance and eventfd until execve:
+// closing them makes sysmon die with "runtime: epollwait on fd N failed
+// with 9" between the close and the exec (containerd hit it on most
+// starts: its `start` comes long after `create`, so the next poll is due).
+// They are close-on-exec, so the workload never gets them.
+//
+//go:linkname isPollDescriptor internal/poll.IsPollDescriptor
+func isPollDescriptor(fd uintptr) bool
+
+// openFDs lists the descriptors >= first, from /proc/self/fd with raw
+// system calls (an *os.File's finaliser could close a reused number later),
+// or, without a procfs, every number below 1024.
+func openFDs(first int) []int {
+	var fds []int
+	dfd, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		for fd := first; fd < 1024; fd++ {
+			fds = append(fds, fd)
+		}
+		return fds
+	}
+	defer unix.Close(dfd)
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.ReadDirent(dfd, buf)
+		if err != nil || n <= 0 {
+			return fds
+		}
+		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			if fd, err := strconv.Atoi(name); err == nil && fd >= first && fd != dfd {
+				fds = append(fds, fd)
+			}
+		}
+	}
 }
 
 func closeRange(first, last uint) error {
