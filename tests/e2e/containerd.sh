@@ -20,6 +20,7 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 RUNTIME=${RUNTIME:-$REPO/skiff}
+case $RUNTIME in */*) ;; *) RUNTIME=$(command -v "$RUNTIME" || echo "$RUNTIME") ;; esac # RUNTIME=runc
 START_TIME=$(date +%s)
 
 PASSED=0

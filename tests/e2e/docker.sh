@@ -22,6 +22,7 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 RUNTIME=${RUNTIME:-$REPO/skiff}
+case $RUNTIME in */*) ;; *) RUNTIME=$(command -v "$RUNTIME" || echo "$RUNTIME") ;; esac # RUNTIME=runc
 DOCKER_CLI=${DOCKER_CLI:-/usr/bin/docker}
 START_TIME=$(date +%s)
 
