@@ -85,7 +85,12 @@ func writeSysctls(sysctl map[string]string) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		rel := "sys/" + strings.ReplaceAll(k, ".", "/")
+		// "net/ipv4/conf/eth0.100/forwarding": a key with slashes is a
+		// path already, and its dots belong to names (runc's rule).
+		rel := "sys/" + k
+		if !strings.Contains(k, "/") {
+			rel = "sys/" + strings.ReplaceAll(k, ".", "/")
+		}
 		h, err := proc.OpenRoot(rel)
 		if err != nil {
 			return fmt.Errorf("linux.sysctl[%q]: open /proc/%s: %w", k, rel, err)
