@@ -59,13 +59,6 @@ type Saved struct {
 	// Legacy: the systemd driver on a v1 or hybrid host.
 	Legacy   bool `json:"legacy,omitempty"`
 	Rootless bool `json:"rootless,omitempty"`
-	// Resources are kept for the systemd driver, which applies them
-	// once the scope exists (Apply), in a later step than Create.
-	Resources *specs.LinuxResources `json:"resources,omitempty"`
-	Devices   []specs.LinuxDevice   `json:"devices,omitempty"`
-	// Properties are the systemd unit properties from annotations, in
-	// systemd's text form; parsed again when the unit is started.
-	Properties map[string]string `json:"properties,omitempty"`
 }
 
 // Attachment is how the first process of a container (or an exec'd one)
