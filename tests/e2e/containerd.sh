@@ -223,6 +223,19 @@ t_exit_status() {
 	[ $rc -eq 7 ] || { echo "exit status $rc, want 7: $out"; return 1; }
 }
 
+# A workload that exits at once must not make start fail (the runtime must
+# not look at the init after releasing it).
+t_short_lived() {
+	local i out rc bad=""
+	for i in $(seq 10); do
+		track c-short$i
+		out=$(CTR run "${RUNOPTS[@]}" "$IMG" c-short$i true 2>&1)
+		rc=$?
+		[ $rc -eq 0 ] || bad="$bad #$i: exit $rc: $out;"
+	done
+	[ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+
 t_env_cwd() {
 	local out rc
 	track c-env
@@ -471,6 +484,7 @@ pass containerd-start
 check image-import t_image
 check run-output t_run_output
 check exit-status t_exit_status
+check short-lived-x10 t_short_lived
 check env-cwd t_env_cwd
 check run-detached t_detached
 check task-exec t_exec

@@ -230,6 +230,20 @@ t_exit_code() {
 	[ "$(field d-exit '{{.State.ExitCode}}')" = 7 ] || { echo "inspect ExitCode $(field d-exit '{{.State.ExitCode}}')"; return 1; }
 }
 
+# A workload that exits at once must not make start fail (the runtime must
+# not look at the init after releasing it).
+t_short_lived() {
+	local i out rc bad=""
+	for i in $(seq 10); do
+		out=$(D "${RUN[@]}" --name d-short$i "$IMG" true 2>&1)
+		rc=$?
+		track d-short$i
+		[ $rc -eq 0 ] || bad="$bad #$i: exit $rc: $out;"
+		D rm d-short$i >/dev/null 2>&1
+	done
+	[ -z "$bad" ] || { echo "$bad"; return 1; }
+}
+
 t_run_rm() {
 	local out rc
 	out=$(D "${RUN[@]}" --rm --name d-rm -e FOO=bar,baz -w /tmp "$IMG" sh -c 'echo "$FOO $(pwd) $HOME"' 2>&1)
@@ -512,6 +526,7 @@ check daemon-info t_daemon_info
 check image-import t_image
 check run-output t_run_output
 check exit-code t_exit_code
+check short-lived-x10 t_short_lived
 check run-rm-env-workdir t_run_rm
 check run-detached t_detached
 check logs t_logs
