@@ -30,6 +30,14 @@ func (c *Container) Start() error {
 		d.Unlock()
 		return errStatus("start", c.ID, status)
 	}
+	// The pidfd first: opening the FIFO releases the init, and a short
+	// workload may have run and exited before we look for it.
+	pidfd, err := pidfdFor(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		d.Unlock()
+		return errors.New("cannot start a container that has stopped")
+	}
+	defer unix.Close(pidfd)
 	fifoPath := filepath.Join(c.dir, state.FifoFile)
 	fifo, err := os.OpenFile(fifoPath, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -37,12 +45,6 @@ func (c *Container) Start() error {
 		return fmt.Errorf("open exec fifo %s: %w", fifoPath, err)
 	}
 	defer fifo.Close()
-	pidfd, err := pidfdFor(c.State.Pid, c.State.PidStart)
-	if err != nil {
-		d.Unlock()
-		return errors.New("cannot start a container that has stopped")
-	}
-	defer unix.Close(pidfd)
 	// Wait for the init's byte, or its death.
 	fds := []unix.PollFd{{Fd: int32(fifo.Fd()), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
