@@ -211,6 +211,11 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	if err := unix.Mkfifo(fifo, 0o622); err != nil {
 		return nil, fmt.Errorf("create exec fifo %s: %w", fifo, err)
 	}
+	// mkfifo applied our umask (0600 with the usual 022), and a container
+	// process that is not root would then be refused opening it to park.
+	if err := os.Chmod(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("chmod exec fifo %s: %w", fifo, err)
+	}
 	if uid, gid := rootIDs(s); uid != 0 || gid != 0 {
 		if err := os.Chown(fifo, uid, gid); err != nil {
 			return nil, fmt.Errorf("chown exec fifo to the container's root (%d:%d): %w", uid, gid, err)
