@@ -146,6 +146,19 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 			u.Unwind()
 		}
 	}()
+	// A create that fails once it began making the container destroys it,
+	// and destroying a container ends with its poststop hooks (runtime
+	// spec lifecycle steps 12-13; runc does the same): they undo what
+	// prestart/createRuntime hooks may have set up. They run last.
+	if s.Hooks != nil && len(s.Hooks.Poststop) > 0 {
+		u.Push("run poststop hooks", func() error {
+			st := &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateStopped, Bundle: o.Bundle, Annotations: s.Annotations}
+			if errs := hooks.RunAll(hooks.Poststop, s.Hooks.Poststop, st, nil); len(errs) > 0 {
+				return errs[0]
+			}
+			return nil
+		})
+	}
 	u.Push("remove state directory "+dir.Path, dir.Remove)
 
 	rootfsPath := s.Root.Path
