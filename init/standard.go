@@ -103,6 +103,9 @@ func (i *initProc) standard() error {
 	if err := root.Finalize(); err != nil {
 		return stage("rootfs", err)
 	}
+	// The rootfs handle is not needed any more: the parked init should
+	// hold as little as possible.
+	root.Close()
 	phase.Mark("init: finalized")
 	umask := 0o022
 	if p.User.Umask != nil {
@@ -262,6 +265,9 @@ func (i *initProc) waitStartAndExec(path string, env []string) error {
 	i.conn.Close()
 	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(c.FifoFd), os.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
+		// create has returned: nobody reads the sync socket any more, and
+		// start will only see the init gone. Say why where a person looks.
+		fmt.Fprintf(os.Stderr, "skiff init: open the exec fifo to wait for start: %v\n", err)
 		os.Exit(255)
 	}
 	unix.Close(c.FifoFd)
