@@ -95,6 +95,9 @@ func runExec(ctx *cli.Context) (int, error) {
 	if o.PreserveFDs < 0 {
 		return 0, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)
 	}
+	if err := passFDs(0, o.PreserveFDs); err != nil {
+		return 0, err
+	}
 	sock := ctx.String("console-socket")
 	switch {
 	case p.Terminal && detach && sock == "":

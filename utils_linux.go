@@ -100,10 +100,8 @@ func createContainerTTY(ctx *cli.Context, id string, detach bool) (_ *libct.Cont
 			o.Env = append(o.Env, "LISTEN_FDS="+strconv.Itoa(n), "LISTEN_PID=1")
 		}
 	}
-	for fd := 3; fd < 3+o.ListenFDs+o.PreserveFDs; fd++ {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-			return nil, nil, fmt.Errorf("--preserve-fds %d: fd %d is not open in skiff", o.PreserveFDs, fd)
-		}
+	if err := passFDs(o.ListenFDs, o.PreserveFDs); err != nil {
+		return nil, nil, err
 	}
 	c, err := libct.Create(g, o)
 	if err != nil {
@@ -157,4 +155,41 @@ func writePidFile(path string, pid int) error {
 // loadContainer loads one container by the id argument.
 func loadContainer(ctx *cli.Context) (*libct.Container, error) {
 	return libct.Load(globalOptions(ctx), ctx.Args().First())
+}
+
+// passFDs checks that the caller really passed fds 3 .. 3+listen+preserve-1
+// and marks every fd above them close-on-exec, so that nothing else of the
+// caller's or of skiff's reaches a hook, the init or the container
+// (PITFALLS 2 and 22). An fd that is open but close-on-exec is one of
+// skiff's own (Go opens every file O_CLOEXEC; an fd inherited through
+// execve cannot be): passing it would leak skiff's epoll or log file.
+func passFDs(listen, preserve int) error {
+	for fd := 3; fd < 3+listen+preserve; fd++ {
+		what := fmt.Sprintf("--preserve-fds %d", preserve)
+		if fd < 3+listen {
+			what = fmt.Sprintf("LISTEN_FDS=%d", listen)
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err != nil {
+			return fmt.Errorf("%s: fd %d is not open in skiff: %w (pass it, or lower the count)", what, fd, err)
+		}
+		if flags&unix.FD_CLOEXEC != 0 {
+			return fmt.Errorf("%s: fd %d was not passed to skiff (pass it, or lower the count)", what, fd)
+		}
+	}
+	first := uint(3 + listen + preserve)
+	if err := unix.CloseRange(first, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return nil
+	}
+	// Kernels before 5.11: one fd at a time.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list skiff's fds to mark them close-on-exec: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= int(first) {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
