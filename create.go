@@ -2,7 +2,8 @@ package main
 
 import (
 	"github.com/urfave/cli"
-	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct"
 )
 
 var createCommand = cli.Command{
@@ -26,7 +27,8 @@ container's stdio is skiff's own (or the pty sent to --console-socket).`,
 			return err
 		}
 		if err := writePidFile(pidFile, c.State.Pid); err != nil {
-			_ = c.Signal(unix.SIGKILL, true)
+			// The caller cannot know the pid: nothing may be left.
+			_ = libct.Delete(globalOptions(ctx), c.ID, true)
 			return err
 		}
 		return nil
