@@ -40,11 +40,24 @@ returns once the container runs; its stdio is then skiff's own.`,
 			if err != nil {
 				return err
 			}
+			sock, host, err := listenNotify(c)
+			if err != nil {
+				_ = libct.Delete(g, id, true)
+				return err
+			}
+			defer sock.Close()
 			if err := c.Start(); err != nil {
 				_ = libct.Delete(g, id, true)
 				return err
 			}
-			return writePidFile(pidFile, c.State.Pid)
+			if err := writePidFile(pidFile, c.State.Pid); err != nil {
+				_ = libct.Delete(g, id, true)
+				return err
+			}
+			if sock != nil {
+				return c.ForwardNotify(sock, host, c.State.Pid)
+			}
+			return nil
 		}
 		return runForeground(ctx, g, id, pidFile)
 	},
@@ -76,9 +89,23 @@ func runForeground(ctx *cli.Context, g *libct.Options, id, pidFile string) error
 			}
 		}
 	}
+	sock, host, err := listenNotify(c)
+	if err != nil {
+		cleanup()
+		return err
+	}
+	defer sock.Close()
 	if err := c.Start(); err != nil {
 		cleanup()
 		return err
+	}
+	if sock != nil {
+		// In the foreground skiff is the service's main process, as in runc.
+		go func() {
+			if err := c.ForwardNotify(sock, host, os.Getpid()); err != nil {
+				logrus.Warn(err)
+			}
+		}()
 	}
 	if err := writePidFile(pidFile, c.State.Pid); err != nil {
 		_ = c.Signal(unix.SIGKILL, true)

@@ -6,6 +6,9 @@ var startCommand = cli.Command{
 	Name:      "start",
 	Usage:     "start the process of a created container",
 	ArgsUsage: "<container-id>",
+	Description: `start releases the container's process. With NOTIFY_SOCKET set (skiff run
+by systemd as a Type=notify service, and the container created the same
+way) it also waits for the container's READY=1 and passes it on.`,
 	Action: func(ctx *cli.Context) error {
 		if err := checkArgs(ctx, 1, true); err != nil {
 			return err
@@ -14,6 +17,17 @@ var startCommand = cli.Command{
 		if err != nil {
 			return err
 		}
-		return c.Start()
+		sock, host, err := listenNotify(c)
+		if err != nil {
+			return err
+		}
+		defer sock.Close()
+		if err := c.Start(); err != nil {
+			return err
+		}
+		if sock != nil {
+			return c.ForwardNotify(sock, host, c.State.Pid)
+		}
+		return nil
 	},
 }

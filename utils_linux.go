@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct"
+	"github.com/skiff-runtime/skiff/libct/notify"
 	"github.com/skiff-runtime/skiff/libct/spec"
 	"github.com/skiff-runtime/skiff/libct/state"
 )
@@ -64,6 +65,7 @@ func createContainerTTY(ctx *cli.Context, id string, detach bool) (_ *libct.Cont
 		NoPivot:      ctx.Bool("no-pivot"),
 		NoNewKeyring: ctx.Bool("no-new-keyring"),
 		PreserveFDs:  ctx.Int("preserve-fds"),
+		NotifySocket: os.Getenv("NOTIFY_SOCKET"),
 	}
 	if o.PreserveFDs < 0 {
 		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)
@@ -155,6 +157,21 @@ func writePidFile(path string, pid int) error {
 // loadContainer loads one container by the id argument.
 func loadContainer(ctx *cli.Context) (*libct.Container, error) {
 	return libct.Load(globalOptions(ctx), ctx.Args().First())
+}
+
+// listenNotify binds the container's sd_notify socket when skiff runs
+// under a service manager (NOTIFY_SOCKET set): start then proxies READY=.
+// It returns nil when there is nothing to proxy.
+func listenNotify(c *libct.Container) (*notify.Socket, string, error) {
+	host := os.Getenv("NOTIFY_SOCKET")
+	if host == "" {
+		return nil, "", nil
+	}
+	sock, err := notify.Listen(c.Dir())
+	if err != nil || sock == nil {
+		return nil, "", err
+	}
+	return sock, host, nil
 }
 
 // passFDs checks that the caller really passed fds 3 .. 3+listen+preserve-1

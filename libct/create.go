@@ -16,6 +16,7 @@ import (
 
 	"github.com/skiff-runtime/skiff/libct/cgroups"
 	"github.com/skiff-runtime/skiff/libct/hooks"
+	"github.com/skiff-runtime/skiff/libct/notify"
 	"github.com/skiff-runtime/skiff/libct/phase"
 	"github.com/skiff-runtime/skiff/libct/process"
 	"github.com/skiff-runtime/skiff/libct/proto"
@@ -42,6 +43,9 @@ type CreateOpts struct {
 	Stdio [3]*os.File
 	// Env is appended to process.env (LISTEN_*, NOTIFY_SOCKET).
 	Env []string
+	// NotifySocket is the caller's NOTIFY_SOCKET: the container gets a
+	// socket of its own, which start proxies (libct/notify).
+	NotifySocket string
 }
 
 // namespace flags by spec type.
@@ -160,6 +164,13 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 		})
 	}
 	u.Push("remove state directory "+dir.Path, dir.Remove)
+	if o.NotifySocket != "" {
+		env, err := notify.Setup(s, dir.Path)
+		if err != nil {
+			return nil, err
+		}
+		o.Env = append(o.Env, env)
+	}
 
 	rootfsPath := s.Root.Path
 	st := &state.State{

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct/hooks"
+	"github.com/skiff-runtime/skiff/libct/notify"
 	"github.com/skiff-runtime/skiff/libct/state"
 )
 
@@ -98,4 +99,17 @@ func (c *Container) runPoststart() error {
 		return err
 	}
 	return nil
+}
+
+// ForwardNotify passes the container's READY= notification on to the
+// service manager at host (NOTIFY_SOCKET of start or run) with
+// MAINPID=mainPid, and returns once the manager acknowledged it, or when
+// the container's init exits first.
+func (c *Container) ForwardNotify(sock *notify.Socket, host string, mainPid int) error {
+	pidfd, err := pidfdFor(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		return nil // stopped already: it will never be ready
+	}
+	defer unix.Close(pidfd)
+	return sock.Forward(host, mainPid, pidfd)
 }
