@@ -28,6 +28,10 @@ func Check(c Config) []spec.Problem {
 		if _, err := parseSystemdPath(c.Path, c.ID, c.Rootless); err != nil {
 			errs.Add("linux.cgroupsPath", "%v", err)
 		}
+		if _, err := annotationProperties(c.Annotations); err != nil {
+			field, msg, _ := strings.Cut(err.Error(), ": ")
+			errs.Add(field, "%s", msg)
+		}
 	} else if err := checkCgroupsPath(c.Path); err != nil {
 		errs.Add("linux.cgroupsPath", "%q: %v", c.Path, err)
 	}

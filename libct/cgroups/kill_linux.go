@@ -31,7 +31,7 @@ type procKiller struct {
 // kill sends sig to every listed process through pidfds. For SIGKILL
 // the cgroup is frozen first (so nothing forks in between), thawed after
 // sending (a frozen task cannot die), and the processes are waited for
-// on their pidfds until the cgroup is empty; no sleeping loop.
+// on their pidfds until the cgroup is empty.
 func (k procKiller) kill(sig unix.Signal) error {
 	rounds := killRounds
 	if sig != unix.SIGKILL {
@@ -61,7 +61,7 @@ func (k procKiller) kill(sig unix.Signal) error {
 			closeAll(fds)
 			return nil
 		}
-		waitPidfds(fds, killExitWait)
+		k.waitGone(fds)
 		closeAll(fds)
 	}
 	pids, err := k.list()
@@ -94,34 +94,63 @@ func (k procKiller) signal(pids []int, sig unix.Signal) ([]int, error) {
 	return fds, nil
 }
 
-// waitPidfds waits until every pidfd reports its process's exit.
-func waitPidfds(fds []int, timeout time.Duration) {
+// waitGone waits until the killed processes have left the cgroup. A
+// process leaves its cgroup early in exit, but its pidfd only turns
+// readable once the exit completes, and the init of a pid namespace
+// completes only after every other process of the namespace is reaped
+// by whoever its parent is (seconds, for a slow outside reaper). So the
+// pidfds wake us, and an empty cgroup ends the wait too: the pidfd waits
+// are short and grow, with the list read between them.
+func (k procKiller) waitGone(fds []int) {
+	deadline := time.Now().Add(killExitWait)
+	step := time.Millisecond
+	for len(fds) > 0 && time.Now().Before(deadline) {
+		if pids, err := k.list(); err != nil || len(pids) == 0 {
+			return
+		}
+		fds = waitPidfds(fds, step)
+		if step < 64*time.Millisecond {
+			step *= 2
+		}
+	}
+}
+
+// waitPidfds waits until every pidfd reports its process's exit or the
+// timeout passes, and returns the pidfds still pending.
+func waitPidfds(fds []int, timeout time.Duration) []int {
 	deadline := time.Now().Add(timeout)
 	pending := make([]unix.PollFd, 0, len(fds))
 	for _, fd := range fds {
 		pending = append(pending, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
 	}
-	for len(pending) > 0 {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
+	left := func() []int {
+		out := make([]int, 0, len(pending))
+		for _, p := range pending {
+			out = append(out, int(p.Fd))
 		}
-		n, err := unix.Poll(pending, int(left/time.Millisecond)+1)
+		return out
+	}
+	for len(pending) > 0 {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return left()
+		}
+		n, err := unix.Poll(pending, int(wait/time.Millisecond)+1)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil || n == 0 {
-			return
+			return left()
 		}
 		rest := pending[:0]
 		for _, p := range pending {
 			if p.Revents == 0 {
-				p.Revents = 0
 				rest = append(rest, p)
 			}
 		}
 		pending = rest
 	}
+	return nil
 }
 
 func closeAll(fds []int) {

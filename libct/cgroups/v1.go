@@ -24,6 +24,8 @@ type v1 struct {
 	// unified is the hybrid host's cgroup2 directory, "" if none.
 	unified  string
 	rootless bool
+	// inUnit: the systemd driver's scope, which holds the init already.
+	inUnit bool
 }
 
 // v1Dir is one hierarchy's directory and the controllers it serves.
@@ -150,7 +152,7 @@ func (m *v1) Create() (err error) {
 			}
 			return err
 		}
-		if len(mk) == 0 || mk[len(mk)-1] != d.dir {
+		if !m.inUnit && (len(mk) == 0 || mk[len(mk)-1] != d.dir) {
 			if err := checkReusable(d); err != nil {
 				return err
 			}
@@ -473,4 +475,11 @@ func (m *v1) Set(r *specs.LinuxResources, o SetOptions) error {
 	// After Load the linux.devices nodes are unknown: callers that do not
 	// skip devices (update does) get the spec rules and the defaults.
 	return m.set(r, m.cfg.Devices, o)
+}
+
+func (m *v1) setFiles(r *specs.LinuxResources, devs []specs.LinuxDevice, o SetOptions) error {
+	if devs == nil {
+		devs = m.cfg.Devices
+	}
+	return m.set(r, devs, o)
 }

@@ -23,6 +23,8 @@ type v2 struct {
 	// rel is dir as /proc/<pid>/cgroup shows it.
 	rel      string
 	rootless bool
+	// inUnit: the systemd driver's scope, which holds the init already.
+	inUnit bool
 }
 
 func newV2(h *host, c Config) (*v2, error) {
@@ -59,7 +61,7 @@ func (m *v2) Saved() Saved {
 func (m *v2) Paths() map[string]string { return map[string]string{"": m.dir} }
 
 func (m *v2) Create() (err error) {
-	made, err := createV2(m.mount, m.dir, m.rootless)
+	made, err := createV2(m.mount, m.dir, m.rootless, m.inUnit)
 	defer func() {
 		if err != nil {
 			removeMade(made)
@@ -78,12 +80,12 @@ func (m *v2) Create() (err error) {
 // createV2 makes dir, refuses a populated or frozen one, and enables
 // every available controller in each ancestor below mount so that dir
 // gets them (a controller is usable only when all ancestors delegate it).
-func createV2(mount, dir string, rootless bool) ([]string, error) {
+func createV2(mount, dir string, rootless, inUnit bool) ([]string, error) {
 	made, err := mkdirAll(dir)
 	if err != nil {
 		return made, err
 	}
-	if len(made) == 0 || made[len(made)-1] != dir {
+	if !inUnit && (len(made) == 0 || made[len(made)-1] != dir) {
 		if pids, err := readPids(dir + "/cgroup.procs"); err == nil && len(pids) > 0 {
 			return made, fmt.Errorf("cgroup %s already exists and holds processes %v: the container's cgroup is not empty (another container with the same cgroupsPath?)", dir, pids)
 		}
@@ -378,6 +380,13 @@ func (m *v2) Set(r *specs.LinuxResources, o SetOptions) error {
 		return err
 	}
 	return setV2(m.dir, r, m.cfg.Devices, o, m.rootless)
+}
+
+func (m *v2) setFiles(r *specs.LinuxResources, devs []specs.LinuxDevice, o SetOptions) error {
+	if devs == nil {
+		devs = m.cfg.Devices
+	}
+	return setV2(m.dir, r, devs, o, m.rootless)
 }
 
 func (m *v2) Stats() (*Stats, error) { return statsV2(m.dir) }
