@@ -437,6 +437,62 @@ t_restart_policy() {
 	[ "$(grep -c ' start '"$(field d-policy '{{.Id}}')"'$' "$CALLS")" = 3 ] || { echo "want 3 runtime start calls"; return 1; }
 }
 
+t_not_found() {
+	local out rc
+	out=$(D "${RUN[@]}" --name d-nf "$IMG" no-such-binary 2>&1)
+	rc=$?
+	grep -q " create .* $(field d-nf '{{.Id}}')\$" "$CALLS" || { echo "no runtime create call for d-nf"; return 1; }
+	[ $rc -eq 127 ] || { echo "run of a missing binary: exit $rc, want 127: $out"; return 1; }
+	[[ "$out" == *'executable file not found in $PATH'* ]] || { echo "message: $out"; return 1; }
+	D rm d-nf >/dev/null 2>&1
+	out=$(D "${RUN[@]}" -d --name d-nf2 "$IMG" sleep 100 2>&1) || { echo "run -d: $out"; return 1; }
+	track d-nf2
+	out=$(D exec d-nf2 no-such-binary 2>&1)
+	rc=$?
+	[ $rc -eq 126 ] || [ $rc -eq 127 ] || { echo "exec of a missing binary: exit $rc: $out"; return 1; }
+	[[ "$out" == *'executable file not found in $PATH'* ]] || { echo "exec message: $out"; return 1; }
+	D rm -f d-nf2 >/dev/null 2>&1
+	return 0
+}
+
+t_volume_tmpfs() {
+	local out rc
+	mkdir -p "$T/vol" && echo from-host >"$T/vol/in"
+	out=$(D "${RUN[@]}" --name d-vol -v "$T/vol:/data" -v "$T/vol:/ro:ro" --tmpfs /run:size=1m "$IMG" \
+		sh -c 'cat /data/in; echo from-ctr >/data/out; touch /ro/x 2>&1; grep " /run " /proc/mounts' 2>&1)
+	rc=$?
+	track d-vol
+	[ $rc -eq 0 ] || { echo "exit $rc: $out"; return 1; }
+	[[ "$out" == "from-host"*"Read-only file system"*"tmpfs /run tmpfs"* ]] || { echo "output: $out"; return 1; }
+	[ "$(cat "$T/vol/out" 2>&1)" = from-ctr ] || { echo "the write to /data did not reach the host"; return 1; }
+	grep -q " $T/vol " /proc/self/mountinfo && { echo "the volume's mount propagated to the host"; return 1; }
+	return 0
+}
+
+t_oom() {
+	local out rc
+	out=$(D "${RUN[@]}" --name d-oom --memory 16m --memory-swap 16m "$IMG" tail /dev/zero 2>&1)
+	rc=$?
+	track d-oom
+	[ $rc -eq 137 ] || { echo "exit $rc, want 137: $out"; return 1; }
+	[ "$(field d-oom '{{.State.OOMKilled}}')" = true ] || { echo "State.OOMKilled is $(field d-oom '{{.State.OOMKilled}}')"; return 1; }
+}
+
+t_cpus_stats() {
+	local out pid dir v
+	out=$(D "${RUN[@]}" -d --name d-cpu --cpus 0.5 --cpu-shares 512 "$IMG" sleep 1000 2>&1) || { echo "run -d: $out"; return 1; }
+	track d-cpu
+	wait_field d-cpu '{{.State.Status}}' running 10 || return 1
+	pid=$(field d-cpu '{{.State.Pid}}')
+	dir=$(cgroup_dir "$pid" cpu)
+	v="$(cat "$dir/cpu.cfs_quota_us" "$dir/cpu.cfs_period_us" "$dir/cpu.shares" 2>&1 | tr '\n' ' ')"
+	[ "$v" = "50000 100000 512 " ] || { echo "quota/period/shares in $dir: $v"; return 1; }
+	out=$(D stats --no-stream --format '{{.MemUsage}} {{.PIDs}}' d-cpu 2>&1)
+	[[ "$out" == *B\ /\ *B\ 1 ]] || { echo "docker stats: $out"; return 1; }
+	D rm -f d-cpu >/dev/null 2>&1
+	return 0
+}
+
 t_rm_all() {
 	local out bad=""
 	for id in $(D ps -aq); do
@@ -544,6 +600,10 @@ check read-only t_read_only
 check user t_user
 check cap-add-all t_caps
 check restart-on-failure t_restart_policy
+check not-found-127 t_not_found
+check volume-tmpfs t_volume_tmpfs
+check oom-killed t_oom
+check cpus-stats t_cpus_stats
 check rm-all t_rm_all
 check all-through-runtime t_through_runtime
 check rmi t_rmi
