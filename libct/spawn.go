@@ -139,25 +139,30 @@ func (s *spawn) start() (*started, error) {
 		attr.UseCgroupFD = true
 		attr.CgroupFD = int(s.cgroupDir.Fd())
 	}
-	cmd := &exec.Cmd{
-		// Executing /proc/self/fd/N of the child runs the sealed view, so
-		// /proc/<init>/exe never points at the installed binary.
-		Path:        "/proc/self/fd/" + strconv.Itoa(exeFd),
-		Args:        []string{os.Args[0], "init"},
-		Env:         initEnv(sockFd),
-		Stdin:       s.stdio[0],
-		Stdout:      s.stdio[1],
-		Stderr:      s.stdio[2],
-		ExtraFiles:  extra,
-		Dir:         s.dir,
-		SysProcAttr: attr,
+	newCmd := func() *exec.Cmd {
+		return &exec.Cmd{
+			// Executing /proc/self/fd/N of the child runs the sealed view, so
+			// /proc/<init>/exe never points at the installed binary.
+			Path:        "/proc/self/fd/" + strconv.Itoa(exeFd),
+			Args:        []string{os.Args[0], "init"},
+			Env:         initEnv(sockFd),
+			Stdin:       s.stdio[0],
+			Stdout:      s.stdio[1],
+			Stderr:      s.stdio[2],
+			ExtraFiles:  extra,
+			Dir:         s.dir,
+			SysProcAttr: attr,
+		}
 	}
+	cmd := newCmd()
 	err = cmd.Start()
 	if err != nil && s.cgroupDir != nil {
 		// CLONE_INTO_CGROUP can be refused (EBUSY for a cgroup with domain
 		// controllers in some layouts, old kernels): the constructor's
-		// task-file writes still place it.
+		// task-file writes still place it. An exec.Cmd cannot be started
+		// twice, even after a failed Start ("exec: already started").
 		attr.UseCgroupFD = false
+		cmd = newCmd()
 		err = cmd.Start()
 	}
 	for _, f := range s.closeAfter {
