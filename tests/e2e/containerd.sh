@@ -389,6 +389,40 @@ t_readonly() {
 	[ $rc -eq 0 ] && [[ "$out" == *"Read-only file system"*"rc=1" ]] || { echo "exit $rc, output: $out"; return 1; }
 }
 
+t_not_found() {
+	local out rc
+	out=$(CTR run "${RUNOPTS[@]}" "$IMG" c-nf no-such-binary 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && [[ "$out" == *'executable file not found in $PATH'* ]] || { echo "exit $rc: $out"; return 1; }
+	# create failed, so there is no start; the shim deletes what create left
+	grep -Eq " create .* c-nf\$" "$CALLS" && grep -Eq " delete( --force)? c-nf\$" "$CALLS" ||
+		{ echo "no runtime create and delete calls for c-nf"; return 1; }
+	track c-nf2
+	out=$(CTR run -d "${RUNOPTS[@]}" --null-io "$IMG" c-nf2 sleep 100 2>&1) || { echo "run -d: $out"; return 1; }
+	out=$(CTR task exec --fifo-dir "$T/fifo" --exec-id e-nf c-nf2 no-such-binary 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && [[ "$out" == *'executable file not found in $PATH'* ]] || { echo "exec: exit $rc: $out"; return 1; }
+}
+
+t_bind_mount() {
+	local out rc
+	track c-bind
+	mkdir -p "$T/vol" && echo from-host >"$T/vol/in"
+	out=$(CTR run "${RUNOPTS[@]}" --mount "type=bind,src=$T/vol,dst=/data,options=rbind:rw" "$IMG" c-bind \
+		sh -c 'cat /data/in; echo from-ctr >/data/out' 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && [ "$out" = from-host ] || { echo "exit $rc: $out"; return 1; }
+	[ "$(cat "$T/vol/out" 2>&1)" = from-ctr ] || { echo "the write to /data did not reach the host"; return 1; }
+}
+
+t_oom() {
+	local out rc
+	track c-oom
+	out=$(CTR run "${RUNOPTS[@]}" --memory-limit 16777216 "$IMG" c-oom tail /dev/zero 2>&1)
+	rc=$?
+	[ $rc -eq 137 ] || { echo "exit $rc, want 137: $out"; return 1; }
+}
+
 t_delete_missing() {
 	local out rc
 	out=$(timeout 30 "$WRAP" --root "$RUNC_ROOT/$NS" --log "$T/logs/missing.json" --log-format json delete --force no-such-container 2>&1)
@@ -404,7 +438,7 @@ t_delete_all() {
 	for id in $(CTR task ls -q); do
 		out=$(CTR task delete -f "$id" 2>&1) || bad="$bad task $id: $out;"
 	done
-	for id in $(sort -u "$T/containers"); do
+	for id in $( (cat "$T/containers"; CTR container ls -q) | sort -u); do
 		out=$(CTR container delete "$id" 2>&1) || bad="$bad container $id: $out;"
 	done
 	[ -z "$(CTR container ls -q)" ] || bad="$bad containers left: $(CTR container ls -q | tr '\n' ' ')"
@@ -498,6 +532,9 @@ check task-kill-9 t_kill_9
 check memory-limit t_memory_limit
 check tty t_tty
 check read-only t_readonly
+check not-found t_not_found
+check bind-mount t_bind_mount
+check oom-killed t_oom
 check delete-force-missing t_delete_missing
 check delete-all t_delete_all
 check all-through-runtime t_through_runtime
