@@ -58,7 +58,13 @@ func LookPath(arg0 string, env []string) (string, error) {
 // common mistakes fail `create` with a precise reason instead of a bare
 // ENOENT at start: a missing ELF interpreter, a CRLF shebang, a binary for
 // another architecture, a noexec mount, a directory, a missing x-bit.
-func Explain(path string) error {
+func Explain(path string) error { return explain(path, 0) }
+
+// maxInterpDepth is the kernel's limit on nested #! interpreters
+// (BINPRM_MAX_RECURSION).
+const maxInterpDepth = 4
+
+func explain(path string, depth int) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", path, err)
@@ -97,7 +103,7 @@ func Explain(path string) error {
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		return explainELF(path, f)
 	case bytes.HasPrefix(head, []byte("#!")):
-		return explainScript(path, head)
+		return explainScript(path, head, depth)
 	case bytes.HasPrefix(head, []byte("\x00asm")):
 		return fmt.Errorf("exec %s: exec format error: it is a WebAssembly module and skiff has no wasm handler", path)
 	}
@@ -136,7 +142,7 @@ func explainELF(path string, f *os.File) error {
 	return nil
 }
 
-func explainScript(path string, head []byte) error {
+func explainScript(path string, head []byte, depth int) error {
 	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
 	if bytes.HasSuffix(line, []byte("\r")) {
 		return fmt.Errorf("exec %s: no such file or directory: the script's #! line ends with a carriage return (CRLF line endings: convert it with dos2unix)", path)
@@ -148,6 +154,12 @@ func explainScript(path string, head []byte) error {
 	interp := fields[0]
 	if _, err := os.Stat(interp); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("exec %s: no such file or directory: its interpreter %s (from the #! line) is not in the container's rootfs", path, interp)
+	}
+	if depth >= maxInterpDepth {
+		return fmt.Errorf("exec %s: too many levels of #! interpreters (the kernel allows %d)", path, maxInterpDepth)
+	}
+	if err := explain(interp, depth+1); err != nil {
+		return fmt.Errorf("exec %s: its interpreter (from the #! line) cannot run: %w", path, err)
 	}
 	return nil
 }

@@ -61,6 +61,7 @@ func TestExplain(t *testing.T) {
 		{"script", write("ok.sh", []byte("#!/bin/sh\necho hi\n"), 0o755), nil},
 		{"crlf shebang", write("crlf.sh", []byte("#!/bin/sh\r\necho hi\r\n"), 0o755), []string{"no such file or directory", "carriage return", "dos2unix"}},
 		{"missing interpreter", write("py.sh", []byte("#!/nonexistent/python3\n"), 0o755), []string{"no such file or directory", "/nonexistent/python3", "#! line"}},
+		{"interpreter not executable", write("bad-interp.sh", []byte("#!"+filepath.Join(dir, "plain.sh")+"\n"), 0o755), []string{"its interpreter (from the #! line) cannot run", "plain.sh: permission denied", "not executable"}},
 		{"no x bit", write("plain.sh", []byte("#!/bin/sh\n"), 0o644), []string{"permission denied", "not executable", "chmod +x"}},
 		{"directory", dir, []string{"permission denied", "directory"}},
 		{"wrong arch", write("arm", elfHeader(other, ""), 0o755), []string{"exec format error", "built for " + other.String()}},
