@@ -70,7 +70,7 @@ func explain(path string, depth int) error {
 		return fmt.Errorf("exec %s: %w", path, err)
 	}
 	if st.IsDir() {
-		return fmt.Errorf("exec %s: permission denied: it is a directory", path)
+		return fmt.Errorf("exec %s: permission denied: it is a directory (process.args[0] must name an executable file)", path)
 	}
 	if !st.Mode().IsRegular() {
 		return fmt.Errorf("exec %s: permission denied: not a regular file (%s)", path, st.Mode().Type())
