@@ -32,6 +32,10 @@ type Options struct {
 	// mount_setattr(AT_RECURSIVE) for the "r"-prefixed options (rro, ...).
 	AttrSet uint64
 	AttrClr uint64
+	// CopyUp ("tmpcopyup", a runc extension podman sets on the tmpfs
+	// mounts of --read-only and --tmpfs): fill the new tmpfs with what the
+	// directory it covers holds.
+	CopyUp bool
 }
 
 type flagOpt struct {
@@ -114,9 +118,8 @@ var recursiveOpts = map[string]attrOpt{
 // unsupported are options of the spec that skiff does not implement: an
 // error, never a silent no-op.
 var unsupported = map[string]string{
-	"idmap":     "id-mapped mounts are not supported by skiff (features says so)",
-	"ridmap":    "id-mapped mounts are not supported by skiff (features says so)",
-	"tmpcopyup": "tmpcopyup is a crun extension that skiff does not implement",
+	"idmap":  "id-mapped mounts are not supported by skiff (features says so)",
+	"ridmap": "id-mapped mounts are not supported by skiff (features says so)",
 }
 
 // Known lists every option Parse understands, for `features`.
@@ -131,7 +134,7 @@ func Known() []string {
 	for k := range recursiveOpts {
 		out = append(out, k)
 	}
-	out = append(out, "bind", "rbind")
+	out = append(out, "bind", "rbind", "tmpcopyup")
 	sort.Strings(out)
 	return out
 }
@@ -194,6 +197,9 @@ func Parse(m specs.Mount) (*Options, error) {
 		case "rbind":
 			o.Bind, o.RecursiveBind = true, true
 			continue
+		case "tmpcopyup":
+			o.CopyUp = true
+			continue
 		}
 		if strings.ContainsAny(opt, "\n\x00") {
 			return nil, fmt.Errorf("%q: an option must not contain a newline or NUL", opt)
@@ -211,6 +217,9 @@ func Parse(m specs.Mount) (*Options, error) {
 		if len(data) > 0 {
 			return nil, fmt.Errorf("unknown option %q for a bind mount (filesystem options have no effect on a bind mount; known options: see `skiff features`)", strings.Join(data, ","))
 		}
+	}
+	if o.CopyUp && (o.Bind || m.Type != "tmpfs") {
+		return nil, fmt.Errorf("%q applies to tmpfs mounts only, not to type %q", "tmpcopyup", m.Type)
 	}
 	o.Data = strings.Join(data, ",")
 	return o, nil

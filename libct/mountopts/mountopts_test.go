@@ -29,6 +29,8 @@ func TestParse(t *testing.T) {
 		{name: "rrelatime", m: specs.Mount{Type: "bind", Options: []string{"rbind", "rrelatime"}}, flags: unix.MS_BIND | unix.MS_REC, bind: true, rec: true, set: unix.MOUNT_ATTR_RELATIME, clr: unix.MOUNT_ATTR__ATIME},
 		{name: "bind with data", m: specs.Mount{Type: "none", Options: []string{"bind", "size=1m"}}, errContain: `unknown option "size=1m" for a bind mount`},
 		{name: "idmap", m: specs.Mount{Type: "bind", Options: []string{"idmap"}}, errContain: "id-mapped"},
+		{name: "tmpcopyup", m: specs.Mount{Type: "tmpfs", Options: []string{"rw", "nosuid", "tmpcopyup"}}, flags: unix.MS_NOSUID, clear: unix.MS_RDONLY},
+		{name: "tmpcopyup on bind", m: specs.Mount{Type: "bind", Options: []string{"rbind", "tmpcopyup"}}, errContain: "tmpfs mounts only"},
 		{name: "newline", m: specs.Mount{Type: "tmpfs", Options: []string{"size=1\nmode=0"}}, errContain: "newline"},
 	}
 	for _, c := range cases {

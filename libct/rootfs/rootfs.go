@@ -335,8 +335,22 @@ func (r *Root) mount(i int, m *specs.Mount) error {
 		if lbl := linuxField(r.c.Spec).MountLabel; lbl != "" && typ != "proc" && typ != "sysfs" && typ != "mqueue" && selinux.GetEnabled() {
 			data = label.FormatMountLabel(data, lbl)
 		}
+		// tmpcopyup: keep a handle on the directory the tmpfs will cover,
+		// to copy its contents into the tmpfs afterwards.
+		var under *os.File
+		if o.CopyUp {
+			if under, err = os.OpenFile(tp, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+				return fmt.Errorf("%s: tmpcopyup: open %s: %w", field, dest, err)
+			}
+			defer under.Close()
+		}
 		if err := unix.Mount(source, tp, typ, flags, data); err != nil {
 			return fmt.Errorf("%s: mount %s (type %s, options %s) on %s: %w%s", field, source, typ, strings.Join(m.Options, ","), dest, err, mountHint(m, err))
+		}
+		if under != nil {
+			if err := r.copyUp(under, dest, real); err != nil {
+				return fmt.Errorf("%s: tmpcopyup of %s: %w", field, dest, err)
+			}
 		}
 	}
 	// The handle still names the directory that is now covered: reopen

@@ -24,6 +24,26 @@ func TestTmpfsMountWithOptions(t *testing.T) {
 	contains(t, out, "writable")
 }
 
+// tmpcopyup (runc's extension; podman sets it on the tmpfs mounts of
+// --read-only and --tmpfs) copies what the covered directory holds.
+func TestTmpfsCopyUp(t *testing.T) {
+	b := newBundle(t, "sh", "-c", "cat /cu/sub/file; readlink /cu/link; stat -c '%a %u' /cu /cu/sub/file; grep -c ' /cu tmpfs ' /proc/self/mounts; touch /cu/new && echo writable")
+	rfs := filepath.Join(b.Dir, "rootfs")
+	os.MkdirAll(filepath.Join(rfs, "cu/sub"), 0o755)
+	os.Chmod(filepath.Join(rfs, "cu"), 0o777|os.ModeSticky)
+	os.WriteFile(filepath.Join(rfs, "cu/sub/file"), []byte("from the image\n"), 0o640)
+	os.Chown(filepath.Join(rfs, "cu/sub/file"), 1000, 0)
+	os.Symlink("sub/file", filepath.Join(rfs, "cu/link"))
+	addMount(b, specs.Mount{Destination: "/cu", Type: "tmpfs", Source: "tmpfs", Options: []string{"rw", "nosuid", "nodev", "tmpcopyup"}})
+	out := b.MustRun()
+	for _, want := range []string{"from the image", "sub/file", "1777 0", "640 1000", "1\n", "writable"} {
+		contains(t, out, want)
+	}
+	if _, err := os.Stat(filepath.Join(rfs, "cu/new")); err == nil {
+		t.Fatal("a file written to the tmpfs reached the rootfs")
+	}
+}
+
 func TestBindMounts(t *testing.T) {
 	host := t.TempDir()
 	os.WriteFile(filepath.Join(host, "file"), []byte("from the host\n"), 0o644)
