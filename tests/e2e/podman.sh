@@ -321,6 +321,10 @@ build_image() {
 	printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
 	printf 'root:x:0:\nuser:x:1000:\nnogroup:x:65534:\n' >"$r/etc/group"
 	chown 1000:1000 "$r/home/user"
+	# content under the directories podman covers with tmpcopyup tmpfs mounts (--read-only)
+	mkdir -p "$r/var/tmp/sub"
+	echo from-image >"$r/var/tmp/sub/file"
+	ln -s sub/file "$r/var/tmp/link"
 	tar -C "$r" --numeric-owner -cf "$T/rootfs.tar" .
 	pm import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' \
 		"$T/rootfs.tar" "$IMAGE" >>"$E2E_LOG" 2>&1
@@ -354,10 +358,13 @@ t_user() {
 	else fail user "rc=$RC out='$OUT' $(first "$ERRF")"; fi
 }
 
+# --read-only: / is read-only; /tmp, /var/tmp, /run are tmpfs mounts with podman's (runc's)
+# "tmpcopyup" extension, so what the image has there is copied up (symlinks stay symlinks)
 t_read_only() {
-	crun read-only --rm --read-only "$IMAGE" sh -c 'if touch /rootfile 2>/dev/null; then echo WRITABLE; else echo ro; fi; touch /tmp/ok && echo tmp-ok'
-	if [ $RC -eq 0 ] && [ "$OUT" = $'ro\ntmp-ok' ]; then pass read-only
-	else fail read-only "rc=$RC out='$OUT' (want ro + tmp-ok) $(first "$ERRF")"; fi
+	crun read-only --rm --read-only "$IMAGE" sh -c 'if touch /rootfile 2>/dev/null; then echo WRITABLE; else echo ro; fi
+		touch /tmp/ok && echo tmp-ok; cat /var/tmp/link; stat -c %a /tmp; grep -c " /var/tmp tmpfs " /proc/mounts'
+	if [ $RC -eq 0 ] && [ "$OUT" = $'ro\ntmp-ok\nfrom-image\n1777\n1' ]; then pass read-only
+	else fail read-only "rc=$RC out='$(printf '%s' "$OUT" | tr '\n' ' ')' (want ro tmp-ok from-image 1777 1) $(first "$ERRF")"; fi
 }
 
 # cgroup_limit NAME CTRL FILE WANT OPTS...: value seen inside and on the host
