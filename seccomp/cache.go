@@ -36,7 +36,7 @@ import (
 // torn or tampered-with entry is compiled again and replaced.
 
 // cacheFormat changes whenever the translation or the entry layout does.
-const cacheFormat = "skiff-seccomp-cache-1"
+const cacheFormat = "skiff-seccomp-cache-2"
 
 // maxCacheEntry is far above any real entry (Docker's profile: ~10 KiB,
 // the largest filter the kernel takes: 32 KiB).
@@ -49,15 +49,21 @@ const cacheSuffix = ".bpf"
 
 // An entry is binary, to be read in microseconds: the magic, the SHA-256
 // of the rest (a torn write or a flipped bit is not an entry), the key,
-// the flags, the notify byte and the filter (encodeFilter).
-const cacheMagic = "SKFBPF1\n"
+// the flags, a byte of booleans (cacheNotify, cacheTSync) and the filter
+// (encodeFilter).
+const cacheMagic = "SKFBPF2\n"
 
 const (
-	cacheSumOff    = len(cacheMagic)
-	cacheKeyOff    = cacheSumOff + sha256.Size
-	cacheFlagsOff  = cacheKeyOff + sha256.Size
-	cacheNotifyOff = cacheFlagsOff + 4
-	cacheBPFOff    = cacheNotifyOff + 1
+	cacheSumOff   = len(cacheMagic)
+	cacheKeyOff   = cacheSumOff + sha256.Size
+	cacheFlagsOff = cacheKeyOff + sha256.Size
+	cacheBoolsOff = cacheFlagsOff + 4
+	cacheBPFOff   = cacheBoolsOff + 1
+)
+
+const (
+	cacheNotify = 1 << iota
+	cacheTSync
 )
 
 var errCacheMiss = errors.New("no cache entry")
@@ -179,7 +185,8 @@ func readCache(file, key string) (*Program, error) {
 	return &Program{
 		Filter: filter,
 		Flags:  uint(binary.LittleEndian.Uint32(data[cacheFlagsOff:])),
-		Notify: data[cacheNotifyOff] != 0,
+		Notify: data[cacheBoolsOff]&cacheNotify != 0,
+		TSync:  data[cacheBoolsOff]&cacheTSync != 0,
 	}, nil
 }
 
@@ -195,7 +202,10 @@ func writeCache(dir, file, key string, p *Program) error {
 	copy(data[cacheKeyOff:], rawKey)
 	binary.LittleEndian.PutUint32(data[cacheFlagsOff:], uint32(p.Flags))
 	if p.Notify {
-		data[cacheNotifyOff] = 1
+		data[cacheBoolsOff] |= cacheNotify
+	}
+	if p.TSync {
+		data[cacheBoolsOff] |= cacheTSync
 	}
 	data = append(data, encodeFilter(p.Filter)...)
 	sum := sha256.Sum256(data[cacheKeyOff:])

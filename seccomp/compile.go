@@ -17,10 +17,9 @@ import (
 )
 
 // optimizeAbove: with more syscall names than this, ask libseccomp for a
-// binary tree instead of a linear list (Docker's profile then costs a
-// dozen comparisons per syscall instead of hundreds). libseccomp <= 2.5.4
-// misbehaves with the tree and no rules, and builds nodes of four, hence
-// runc's threshold of 32, which we share.
+// binary tree of syscall numbers instead of a linear list of comparisons.
+// libseccomp <= 2.5.4 misbehaves with the tree and no rules, and builds
+// nodes of four, hence runc's threshold of 32, which we share.
 const optimizeAbove = 32
 
 // Compile translates a profile into a loadable Program. It validates the
@@ -44,21 +43,10 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	if err := f.SetNoNewPrivsBit(false); err != nil {
 		return nil, fmt.Errorf("%s: libseccomp: clear the no_new_privs attribute: %w", path, err)
 	}
-	native, err := libseccomp.GetNativeArch()
+	abis, err := addArchs(f, s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: libseccomp: native architecture: %w", path, err)
+		return nil, err
 	}
-	abis := []libseccomp.ScmpArch{native}
-	for i, a := range s.Architectures {
-		sa := archs[a]
-		if err := f.AddArch(sa); err != nil {
-			return nil, fmt.Errorf("%s.architectures[%d]: %s is not supported by libseccomp %s: %w", path, i, a, Version(), err)
-		}
-		if !containsArch(abis, sa) {
-			abis = append(abis, sa)
-		}
-	}
-
 	names := make(map[string]bool)
 	for _, sc := range s.Syscalls {
 		for _, n := range sc.Names {
@@ -70,37 +58,8 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 			logrus.Debugf("seccomp: libseccomp %s has no binary-tree optimisation: %v", Version(), err)
 		}
 	}
-
-	unknown := make(map[string]bool)
-	notify := false
-	for i, sc := range s.Syscalls {
-		if sc.Action == specs.ActNotify {
-			notify = true
-		}
-		act := scmpAction(sc.Action, sc.ErrnoRet)
-		if act == def {
-			// libseccomp refuses a rule that changes nothing.
-			continue
-		}
-		conds, err := conditions(sc.Args)
-		if err != nil {
-			return nil, fmt.Errorf("%s.syscalls[%d].args: %w", path, i, err)
-		}
-		for _, n := range sc.Names {
-			nr, err := libseccomp.GetSyscallFromName(n)
-			if err != nil {
-				// Newer than this libseccomp (or a typo): the syscall
-				// gets the default action, or ENOSYS from the stub.
-				unknown[n] = true
-				continue
-			}
-			if err := addRule(f, nr, act, conds); err != nil {
-				return nil, fmt.Errorf("%s.syscalls[%d]: %s %s: libseccomp %s: %w", path, i, n, sc.Action, Version(), err)
-			}
-		}
-	}
-	if len(unknown) > 0 && logrus.IsLevelEnabled(logrus.DebugLevel) {
-		logrus.Debugf("seccomp: syscalls unknown to libseccomp %s skipped: %s", Version(), strings.Join(sortedKeys(unknown), " "))
+	if err := addRules(f, s, def); err != nil {
+		return nil, err
 	}
 
 	bpf, err := exportBPF(f)
@@ -119,15 +78,91 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	if len(bpf) > bpfMaxInsns {
 		return nil, fmt.Errorf("%s: the compiled filter has %d instructions, more than the kernel accepts (%d): merge rules or drop architectures", path, len(bpf), bpfMaxInsns)
 	}
+	p := &Program{Filter: bpf, Notify: hasNotify(s), TSync: runtimeAllowed(bpf, abis[0])}
+	if err := p.setFlags(s); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
 
-	p := &Program{Filter: bpf, Notify: notify}
+// addArchs adds the profile's architectures to the filter and returns
+// every ABI it then covers, the native one first.
+func addArchs(f *libseccomp.ScmpFilter, s *specs.LinuxSeccomp) ([]libseccomp.ScmpArch, error) {
+	native, err := libseccomp.GetNativeArch()
+	if err != nil {
+		return nil, fmt.Errorf("%s: libseccomp: native architecture: %w", path, err)
+	}
+	abis := []libseccomp.ScmpArch{native}
+	for i, a := range s.Architectures {
+		sa := archs[a]
+		if err := f.AddArch(sa); err != nil {
+			return nil, fmt.Errorf("%s.architectures[%d]: %s is not supported by libseccomp %s: %w", path, i, a, Version(), err)
+		}
+		if !containsArch(abis, sa) {
+			abis = append(abis, sa)
+		}
+	}
+	return abis, nil
+}
+
+// addRules adds a rule per syscall name, skipping names this libseccomp
+// does not know and rules that would change nothing.
+func addRules(f *libseccomp.ScmpFilter, s *specs.LinuxSeccomp, def libseccomp.ScmpAction) error {
+	unknown := make(map[string]bool)
+	for i, sc := range s.Syscalls {
+		act := scmpAction(sc.Action, sc.ErrnoRet)
+		if act == def {
+			// libseccomp refuses a rule that changes nothing.
+			continue
+		}
+		conds, err := conditions(sc.Args)
+		if err != nil {
+			return fmt.Errorf("%s.syscalls[%d].args: %w", path, i, err)
+		}
+		for _, n := range sc.Names {
+			nr, err := libseccomp.GetSyscallFromName(n)
+			if err != nil {
+				// Newer than this libseccomp (or a typo): the syscall
+				// gets the default action, or ENOSYS from the stub.
+				unknown[n] = true
+				continue
+			}
+			if err := addRule(f, nr, act, conds); err != nil {
+				return fmt.Errorf("%s.syscalls[%d]: %s %s: libseccomp %s: %w", path, i, n, sc.Action, Version(), err)
+			}
+		}
+	}
+	if len(unknown) > 0 && logrus.IsLevelEnabled(logrus.DebugLevel) {
+		logrus.Debugf("seccomp: syscalls unknown to libseccomp %s skipped: %s", Version(), strings.Join(sortedKeys(unknown), " "))
+	}
+	return nil
+}
+
+// hasNotify: like runc, any NOTIFY rule asks for a listener, even one
+// whose syscalls this libseccomp does not know (the agent still expects
+// the connection).
+func hasNotify(s *specs.LinuxSeccomp) bool {
+	for _, sc := range s.Syscalls {
+		if sc.Action == specs.ActNotify {
+			return true
+		}
+	}
+	return false
+}
+
+// setFlags turns the profile's flags into seccomp(2) flag bits, checking
+// that this kernel has them: better a create error naming the flag than
+// EINVAL from the init.
+func (p *Program) setFlags(s *specs.LinuxSeccomp) error {
 	for i, fl := range s.Flags {
 		bit := flags[fl]
 		switch {
 		case bit == unix.SECCOMP_FILTER_FLAG_TSYNC:
-			// Always set by Load.
+			// Asked for: every thread, whatever the runtime's threads
+			// then run into (tsync.go).
+			p.TSync = true
 			continue
-		case bit == unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV && !notify:
+		case bit == unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV && !p.Notify:
 			// The kernel refuses it without a listener (EINVAL), and it
 			// only changes how a notified task waits.
 			continue
@@ -137,14 +172,14 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 			probe |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 		}
 		if !kernelAccepts(probe) {
-			return nil, fmt.Errorf("%s.flags[%d]: this kernel does not support %s (%s): drop the flag", path, i, fl, kernelRelease())
+			return fmt.Errorf("%s.flags[%d]: this kernel does not support %s (%s): drop the flag", path, i, fl, kernelRelease())
 		}
 		p.Flags |= bit
 	}
-	if notify && !kernelAccepts(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-		return nil, fmt.Errorf("%s: SCMP_ACT_NOTIFY needs Linux 5.0 or later for a listener fd (this is %s)", path, kernelRelease())
+	if p.Notify && !kernelAccepts(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+		return fmt.Errorf("%s: SCMP_ACT_NOTIFY needs Linux 5.0 or later for a listener fd (this is %s)", path, kernelRelease())
 	}
-	return p, nil
+	return nil
 }
 
 // scmpAction is the libseccomp action for a spec action; ERRNO and TRACE

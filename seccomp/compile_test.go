@@ -338,6 +338,30 @@ func TestFlags(t *testing.T) {
 	}
 }
 
+// TSYNC only where the Go runtime's threads survive the filter (tsync.go).
+func TestTSyncDecision(t *testing.T) {
+	strict := []string{"execve", "exit_group", "brk", "mmap", "munmap", "futex", "openat", "close", "write", "read", "rt_sigreturn"}
+	cases := []struct {
+		name string
+		s    *specs.LinuxSeccomp
+		want bool
+	}{
+		{"docker", loadDocker(t), true},
+		{"allow with a few denials", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}}, true},
+		{"log default", &specs.LinuxSeccomp{DefaultAction: specs.ActLog}, true},
+		{"strict allowlist", &specs.LinuxSeccomp{DefaultAction: specs.ActKillProcess, Syscalls: []specs.LinuxSyscall{{Names: strict, Action: specs.ActAllow}}}, false},
+		{"strict allowlist, TSYNC asked for", &specs.LinuxSeccomp{DefaultAction: specs.ActKillProcess, Flags: []specs.LinuxSeccompFlag{flagTsync}, Syscalls: []specs.LinuxSyscall{{Names: strict, Action: specs.ActAllow}}}, true},
+		{"nanosleep denied", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"nanosleep"}, Action: specs.ActErrno}}}, false},
+		{"go's futex ops denied", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"futex"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 1, Value: futexWakePrivate, Op: specs.OpEqualTo}}}}}, false},
+		{"other futex ops denied", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"futex"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 1, Value: 9 /* FUTEX_WAIT_BITSET */, Op: specs.OpEqualTo}}}}}, true},
+	}
+	for _, c := range cases {
+		if got := mustCompile(t, c.s).TSync; got != c.want {
+			t.Errorf("%s: TSync = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 func TestCompileErrors(t *testing.T) {
 	_, err := Compile(&specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_NOPE", Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 9, Op: specs.OpEqualTo}}}}})
 	var se spec.Errors
@@ -378,7 +402,7 @@ func TestProgramJSON(t *testing.T) {
 	}
 	t.Logf("Docker's profile: %d instructions, %d bytes of JSON", len(p.Filter), len(data))
 	// The one-pass parser and encoding/json agree, whatever the fields.
-	for _, q := range []Program{*p, {Filter: p.Filter[:3]}, {Filter: p.Filter[:1], Notify: true}, {Filter: p.Filter[:2], Flags: 6, Notify: true}} {
+	for _, q := range []Program{*p, {Filter: p.Filter[:3]}, {Filter: p.Filter[:1], Notify: true}, {Filter: p.Filter[:2], Flags: 6, Notify: true}, {Filter: p.Filter[:2], TSync: true}, {Filter: p.Filter[:2], Flags: 2, Notify: true, TSync: true}} {
 		data, _ := json.Marshal(&q)
 		fast, ok := parseProgramJSON(data)
 		var slow programJSON

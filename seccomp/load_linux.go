@@ -18,17 +18,12 @@ import (
 // still holds CAP_SYS_ADMIN (the kernel's condition for an unprivileged
 // filter).
 //
-// Threads: the init is a Go process with several threads. The thread that
-// calls execve keeps its filter, and execve ends the others, so the
-// workload is filtered either way; TSYNC makes the runtime's other threads
-// filtered too from this moment, so no thread of the init runs unfiltered
-// next to the one doing the last set-up steps (the profile must then allow
-// what the Go runtime does while the init waits for `start`: futex,
-// nanosleep, madvise... Docker's profile does). TSYNC and NEW_LISTENER
-// together are refused unless TSYNC_ESRCH is set too (Linux 5.7): with
-// TSYNC alone a failure returns a thread id, which the caller could not
-// tell from a listener fd. On older kernels a notify filter is loaded on
-// this thread only, which is what the workload inherits.
+// Threads: with p.TSync (tsync.go) the filter goes to every thread of the
+// process, else to the calling one only, which is the thread that execs
+// the workload. TSYNC and NEW_LISTENER together are refused unless
+// TSYNC_ESRCH is set too (Linux 5.7): with TSYNC alone a failure returns a
+// thread id, which could not be told from a listener fd. On older kernels
+// a notify filter goes on this thread only.
 func (p *Program) Load() (int, error) {
 	if p == nil || len(p.Filter) == 0 {
 		return -1, errors.New("empty seccomp program")
@@ -36,13 +31,18 @@ func (p *Program) Load() (int, error) {
 	if len(p.Filter) > bpfMaxInsns {
 		return -1, fmt.Errorf("seccomp program has %d instructions, more than the kernel accepts (%d)", len(p.Filter), bpfMaxInsns)
 	}
-	fl := p.Flags | unix.SECCOMP_FILTER_FLAG_TSYNC
+	fl := p.Flags
+	if p.TSync {
+		fl |= unix.SECCOMP_FILTER_FLAG_TSYNC
+	}
 	if p.Notify {
 		fl |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
-		if kernelAccepts(unix.SECCOMP_FILTER_FLAG_TSYNC | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH) {
-			fl |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
-		} else {
-			fl &^= unix.SECCOMP_FILTER_FLAG_TSYNC
+		if fl&unix.SECCOMP_FILTER_FLAG_TSYNC != 0 {
+			if kernelAccepts(unix.SECCOMP_FILTER_FLAG_TSYNC | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH) {
+				fl |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+			} else {
+				fl &^= unix.SECCOMP_FILTER_FLAG_TSYNC
+			}
 		}
 	} else {
 		fl &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV

@@ -86,6 +86,16 @@ func TestLoadNotify(t *testing.T) {
 	}
 }
 
+// A profile that would trip the Go runtime's threads goes on the loading
+// thread only (tsync.go).
+func TestLoadThreadOnly(t *testing.T) {
+	out, st := child(t, "threadonly")
+	if st.ExitCode() != 0 {
+		t.Fatalf("helper failed (%v):\n%s", st, out)
+	}
+	wantLines(t, out, "tsync=false", "this thread=filtered", "other threads=unfiltered")
+}
+
 func TestLoadKillProcess(t *testing.T) {
 	out, st := child(t, "kill")
 	ws, ok := st.Sys().(syscall.WaitStatus)
@@ -137,6 +147,10 @@ func helper(name, dir string) error {
 	case "notify":
 		s = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/unused", Syscalls: []specs.LinuxSyscall{
 			{Names: []string{"mkdirat"}, Action: specs.ActNotify},
+		}}
+	case "threadonly":
+		s = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"nanosleep"}, Action: specs.ActErrno},
 		}}
 	case "kill":
 		s = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
@@ -216,12 +230,41 @@ func helper(name, dir string) error {
 		if _, err := os.Stat(filepath.Join(dir, "made")); os.IsNotExist(err) {
 			fmt.Println("mkdir created nothing")
 		}
+	case "threadonly":
+		fmt.Printf("tsync=%v\n", p.TSync)
+		self, others := threadModes()
+		fmt.Printf("this thread=%s\nother threads=%s\n", self, others)
+		return nil
 	case "kill":
 		unix.Syscall(unix.SYS_GETPPID, 0, 0, 0)
 		fmt.Println("survived")
 	}
 	fmt.Printf("threads filtered=%s\n", threadsFiltered())
 	return nil
+}
+
+// threadModes says whether the calling thread, and every other thread, is
+// filtered.
+func threadModes() (self, others string) {
+	mode := func(f string) string {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "\nSeccomp:\t2\n") {
+			return "filtered"
+		}
+		return "unfiltered"
+	}
+	self = mode(fmt.Sprintf("/proc/self/task/%d/status", unix.Gettid()))
+	tasks, _ := filepath.Glob("/proc/self/task/*/status")
+	others = "none"
+	for _, f := range tasks {
+		if f == fmt.Sprintf("/proc/self/task/%d/status", unix.Gettid()) {
+			continue
+		}
+		if m := mode(f); others == "none" || m == "filtered" {
+			others = m
+		}
+	}
+	return self, others
 }
 
 // threadsFiltered reads the Seccomp line of every thread: "all" when

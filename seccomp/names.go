@@ -83,7 +83,8 @@ var archs = map[specs.Arch]libseccomp.ScmpArch{
 }
 
 // flagTsync is accepted like runc does, though the spec does not define
-// it: Load always synchronises every thread (see load_linux.go).
+// it: it makes Load synchronise every thread even when the profile would
+// trip the Go runtime's threads (tsync.go).
 const flagTsync specs.LinuxSeccompFlag = "SECCOMP_FILTER_FLAG_TSYNC"
 
 // flags maps spec filter flags to seccomp(2) flag bits. We load the filter

@@ -68,10 +68,14 @@ func SendListener(path string, fd int, st specs.ContainerProcessState) error {
 }
 
 func agentErr(err error) error {
-	if errors.Is(err, unix.EAGAIN) {
-		return fmt.Errorf("%w (no answer in %ds)", err, agentTimeout)
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return err
 	}
-	return err
+	if errno == unix.EAGAIN {
+		return fmt.Errorf("%w (%s: no answer in %ds)", err, unix.ErrnoName(errno), agentTimeout)
+	}
+	return fmt.Errorf("%w (%s)", err, unix.ErrnoName(errno))
 }
 
 func retryEINTR(f func() error) error {
