@@ -203,7 +203,7 @@ t_image() {
 	build_image || { echo "building the OCI image failed"; return 1; }
 	CTR images import "$T/image.tar" || return 1
 	rm -f "$T/image.tar"
-	CTR images ls -q | grep -qxF "$IMG" || { echo "image $IMG not listed after import"; return 1; }
+	CTR images ls -q | grep -xF "$IMG" >/dev/null || { echo "image $IMG not listed after import"; return 1; }
 }
 
 t_run_output() {
@@ -285,7 +285,7 @@ t_ps() {
 	local out pid
 	pid=$(task_field c-det 2)
 	out=$(CTR task ps c-det 2>&1) || { echo "ctr task ps: $out"; return 1; }
-	printf '%s\n' "$out" | awk 'NR > 1 { print $1 }' | grep -qxF "$pid" || { echo "init pid $pid not in: $out"; return 1; }
+	printf '%s\n' "$out" | awk 'NR > 1 { print $1 }' | grep -xF "$pid" >/dev/null || { echo "init pid $pid not in: $out"; return 1; }
 	[ "$(printf '%s\n' "$out" | awk 'NR > 1' | wc -l)" -ge 2 ] || { echo "expected init and its sleep: $out"; return 1; }
 }
 
@@ -293,7 +293,7 @@ t_metrics() {
 	local out
 	out=$(CTR task metrics c-det 2>&1) || { echo "ctr task metrics: $out"; return 1; }
 	for k in memory.usage_in_bytes pids.current cpuacct.usage; do
-		printf '%s\n' "$out" | grep -q "^$k" || { echo "no $k in: $out"; return 1; }
+		printf '%s\n' "$out" | grep "^$k" >/dev/null || { echo "no $k in: $out"; return 1; }
 	done
 	# and through the runtime itself (events --stats, as go-runc's Stats does)
 	out=$(timeout 30 "$WRAP" --root "$RUNC_ROOT/$NS" events --stats c-det 2>&1) || { echo "runtime events --stats: $out"; return 1; }
@@ -363,10 +363,10 @@ t_memory_limit() {
 	[ "$v" = $lim ] || { echo "memory limit in $dir is '$v', want $lim"; return 1; }
 	case $dir in */$NS/c-mem) ;; *) echo "cgroup $dir is not /$NS/c-mem"; return 1 ;; esac
 	out=$(CTR task metrics c-mem 2>&1)
-	printf '%s\n' "$out" | grep -Eq "^memory.limit_in_bytes[[:space:]]+$lim[[:space:]]*$" || { echo "metrics do not show the limit: $out"; return 1; }
+	printf '%s\n' "$out" | grep -E "^memory.limit_in_bytes[[:space:]]+$lim[[:space:]]*$" >/dev/null || { echo "metrics do not show the limit: $out"; return 1; }
 	# The shim kills and deletes a running task on "task delete --force".
 	out=$(CTR task delete -f c-mem 2>&1)
-	CTR task ls -q | grep -qx c-mem && { echo "task c-mem still there after delete -f: $out"; return 1; }
+	CTR task ls -q | grep -x c-mem >/dev/null && { echo "task c-mem still there after delete -f: $out"; return 1; }
 	[ ! -d "$dir" ] || { echo "cgroup $dir left after delete"; return 1; }
 }
 

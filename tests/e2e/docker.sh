@@ -296,8 +296,8 @@ t_top() {
 	local out pid
 	pid=$(field d-det '{{.State.Pid}}')
 	out=$(D top d-det 2>&1) || { echo "docker top: $out"; return 1; }
-	printf '%s\n' "$out" | awk 'NR > 1 { print $2 }' | grep -qxF "$pid" || { echo "init pid $pid not in: $out"; return 1; }
-	printf '%s\n' "$out" | grep -q 'sleep' || { echo "no sleep process in: $out"; return 1; }
+	printf '%s\n' "$out" | awk 'NR > 1 { print $2 }' | grep -xF "$pid" >/dev/null || { echo "init pid $pid not in: $out"; return 1; }
+	printf '%s\n' "$out" | grep 'sleep' >/dev/null || { echo "no sleep process in: $out"; return 1; }
 	grep -q ' ps --format json '"$(field d-det '{{.Id}}')"'$' "$CALLS" || { echo "no 'ps --format json' runtime call logged"; return 1; }
 }
 
@@ -469,13 +469,20 @@ t_volume_tmpfs() {
 	return 0
 }
 
+# OOMKilled needs the shim's OOM event to reach dockerd before the exit
+# event: under load that race is lost now and then with runc too, so one
+# retry is allowed.
 t_oom() {
-	local out rc
-	out=$(D "${RUN[@]}" --name d-oom --memory 16m --memory-swap 16m "$IMG" tail /dev/zero 2>&1)
-	rc=$?
-	track d-oom
-	[ $rc -eq 137 ] || { echo "exit $rc, want 137: $out"; return 1; }
-	[ "$(field d-oom '{{.State.OOMKilled}}')" = true ] || { echo "State.OOMKilled is $(field d-oom '{{.State.OOMKilled}}')"; return 1; }
+	local out rc n
+	for n in 1 2; do
+		out=$(D "${RUN[@]}" --name d-oom$n --memory 16m --memory-swap 16m "$IMG" tail /dev/zero 2>&1)
+		rc=$?
+		track d-oom$n
+		[ $rc -eq 137 ] || { echo "exit $rc, want 137: $out"; return 1; }
+		[ "$(field d-oom$n '{{.State.OOMKilled}}')" = true ] && return 0
+	done
+	echo "State.OOMKilled is $(field d-oom2 '{{.State.OOMKilled}}') twice"
+	return 1
 }
 
 t_cpus_stats() {
