@@ -23,7 +23,8 @@ import (
 
 // The compiled-program cache. Every create and exec of a container with
 // Docker's default profile would otherwise build the same libseccomp
-// filter again (a few milliseconds, see the package tests for figures);
+// filter again: 25-40 ms on a small VM, against well under 0.2 ms for a
+// cache hit (BenchmarkCompileDocker, BenchmarkCompileCachedDockerHit);
 // crun keeps a cache for the same reason.
 //
 // An entry is named by a hash of everything the output depends on: the
@@ -38,7 +39,7 @@ import (
 // cacheFormat changes whenever the translation or the entry layout does.
 const cacheFormat = "skiff-seccomp-cache-2"
 
-// maxCacheEntry is far above any real entry (Docker's profile: ~10 KiB,
+// maxCacheEntry is far above any real entry (Docker's profile: ~10 KiB;
 // the largest filter the kernel takes: 32 KiB).
 const maxCacheEntry = 1 << 20
 
