@@ -204,12 +204,8 @@ var (
 func buildAgent(t *testing.T) string {
 	t.Helper()
 	agentOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "skiff-agent-")
-		if err != nil {
-			agentErr = err
-			return
-		}
-		agentBin = filepath.Join(dir, "seccompagent")
+		// Next to the rootfs template: TestMain removes that directory.
+		agentBin = filepath.Join(filepath.Dir(template), "seccompagent")
 		goBin, err := exec.LookPath("go")
 		if err != nil {
 			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
