@@ -423,6 +423,47 @@ t_oom() {
 	[ $rc -eq 137 ] || { echo "exit $rc, want 137: $out"; return 1; }
 }
 
+t_net_host() {
+	local out rc
+	track c-nethost
+	out=$(CTR run "${RUNOPTS[@]}" --net-host "$IMG" c-nethost sh -c 'readlink /proc/self/ns/net' 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && [ "$out" = "$(readlink /proc/self/ns/net)" ] || { echo "exit $rc: $out (host: $(readlink /proc/self/ns/net))"; return 1; }
+}
+
+# containerd restarts while a task runs: the shim keeps it, the new daemon
+# reconnects, and exec/kill/delete still reach it through the runtime.
+# (Runs in the main shell: it replaces the daemon.)
+restart_daemon() {
+	local out i st
+	track c-live
+	out=$(CTR run -d "${RUNOPTS[@]}" --null-io "$IMG" c-live sleep 1000 2>&1) || { fail daemon-restart "run -d: $(printf '%s' "$out" | oneline)"; return; }
+	wait_status c-live RUNNING 10 >/dev/null || { fail daemon-restart "c-live not running"; return; }
+	kill -TERM "$CTRD_PID"
+	for i in $(seq 150); do
+		st=$(ps -o stat= -p "$CTRD_PID" 2>/dev/null)
+		case $st in "" | Z*) break ;; esac
+		sleep 0.1
+	done
+	wait "$CTRD_PID" 2>/dev/null
+	if ! start_daemon >"$T/start.err" 2>&1; then
+		fail daemon-restart "$(oneline <"$T/start.err")"
+		return
+	fi
+	check daemon-restart t_after_restart
+}
+t_after_restart() {
+	local out rc
+	wait_status c-live RUNNING 10 || return 1
+	out=$(CTR task exec --fifo-dir "$T/fifo" --exec-id e-live c-live echo still-here 2>&1)
+	[ "$out" = still-here ] || { echo "exec after the restart: $out"; return 1; }
+	out=$(CTR task kill -s SIGKILL c-live 2>&1) || { echo "kill: $out"; return 1; }
+	wait_status c-live STOPPED 10 || return 1
+	out=$(CTR task delete c-live 2>&1)
+	rc=$(exit_code "$out")
+	[ "$rc" = 137 ] || { echo "exit status $rc, want 137: $out"; return 1; }
+}
+
 t_delete_missing() {
 	local out rc
 	out=$(timeout 30 "$WRAP" --root "$RUNC_ROOT/$NS" --log "$T/logs/missing.json" --log-format json delete --force no-such-container 2>&1)
@@ -535,6 +576,8 @@ check read-only t_readonly
 check not-found t_not_found
 check bind-mount t_bind_mount
 check oom-killed t_oom
+check net-host t_net_host
+restart_daemon
 check delete-force-missing t_delete_missing
 check delete-all t_delete_all
 check all-through-runtime t_through_runtime

@@ -500,6 +500,46 @@ t_cpus_stats() {
 	return 0
 }
 
+t_security() {
+	local out rc
+	out=$(D "${RUN[@]}" --name d-sec --security-opt no-new-privileges --ulimit nofile=1024:2048 "$IMG" \
+		sh -c 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; ulimit -Sn; ulimit -Hn' 2>&1)
+	rc=$?
+	track d-sec
+	[ $rc -eq 0 ] || { echo "exit $rc: $out"; return 1; }
+	out=$(printf '%s' "$out" | tr -s '\t\n' '  ')
+	[ "$out" = "NoNewPrivs: 1 Seccomp: 2 1024 2048" ] || { echo "want seccomp filter, no_new_privs, nofile 1024/2048: $out"; return 1; }
+	out=$(D "${RUN[@]}" --rm --security-opt seccomp=unconfined "$IMG" grep '^Seccomp:' /proc/self/status 2>&1)
+	[ "$(printf '%s' "$out" | tr -d '\t ')" = "Seccomp:0" ] || { echo "seccomp=unconfined: $out"; return 1; }
+}
+
+t_init() {
+	local out rc
+	out=$(D "${RUN[@]}" --name d-init --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$' 2>&1)
+	rc=$?
+	track d-init
+	[ $rc -eq 0 ] || { echo "exit $rc: $out"; return 1; }
+	[[ "$out" == "/sbin/docker-init -- sh -c"*$'\n'[0-9]* ]] && [ "${out##*$'\n'}" != 1 ] || { echo "pid 1 is not docker-init: $out"; return 1; }
+}
+
+# Without its own pid namespace a container's processes do not die with its
+# init: the shim must kill them all (runtime kill --all) when it is removed.
+t_pid_host() {
+	local out pid dir
+	out=$(D "${RUN[@]}" -d --name d-pidhost --pid host "$IMG" sh -c 'sleep 1000 & sleep 1000 & wait' 2>&1) || { echo "run -d: $out"; return 1; }
+	track d-pidhost
+	wait_field d-pidhost '{{.State.Status}}' running 10 || return 1
+	pid=$(field d-pidhost '{{.State.Pid}}')
+	dir=$(cgroup_dir "$pid" pids)
+	sleep 0.3
+	[ "$(wc -l <"$dir/cgroup.procs")" -ge 3 ] || { echo "expected sh and two sleeps in $dir: $(cat "$dir/cgroup.procs" | tr '\n' ' ')"; return 1; }
+	out=$(D rm -f d-pidhost 2>&1) || { echo "rm -f: $out"; return 1; }
+	local i
+	for i in $(seq 50); do [ -d "$dir" ] || return 0; sleep 0.1; done
+	echo "cgroup $dir still there after rm -f, processes: $(cat "$dir/cgroup.procs" 2>&1 | tr '\n' ' ')"
+	return 1
+}
+
 t_rm_all() {
 	local out bad=""
 	for id in $(D ps -aq); do
@@ -611,6 +651,9 @@ check not-found-127 t_not_found
 check volume-tmpfs t_volume_tmpfs
 check oom-killed t_oom
 check cpus-stats t_cpus_stats
+check security-opts-ulimit t_security
+check init t_init
+check pid-host-rm t_pid_host
 check rm-all t_rm_all
 check all-through-runtime t_through_runtime
 check rmi t_rmi
