@@ -145,7 +145,7 @@ func (s *spawn) start() (*started, error) {
 			// /proc/<init>/exe never points at the installed binary.
 			Path:        "/proc/self/fd/" + strconv.Itoa(exeFd),
 			Args:        []string{os.Args[0], "init"},
-			Env:         initEnv(sockFd),
+			Env:         initEnv(sockFd, exeFd),
 			Stdin:       s.stdio[0],
 			Stdout:      s.stdio[1],
 			Stderr:      s.stdio[2],
@@ -232,8 +232,12 @@ func (s *spawn) start() (*started, error) {
 	}
 }
 
-func initEnv(sockFd int) []string {
-	return append([]string{"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd)}, phase.Env()...)
+// initEnv is the init's whole environment: the bootstrap socket, and the
+// fd of the sealed binary it was executed from, which stays open across
+// execve and which the init closes at once (nothing of the host may stay
+// with the parked init, CVE-2024-21626 class).
+func initEnv(sockFd, exeFd int) []string {
+	return append([]string{"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd), "_SKIFF_EXE_FD=" + strconv.Itoa(exeFd)}, phase.Env()...)
 }
 
 func sendRaw(c *proto.Conn, s string) error {
