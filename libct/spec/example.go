@@ -10,7 +10,8 @@ import (
 // historical default minus the dangerous ones).
 var defaultCaps = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 
-// Example returns the config `skiff spec` writes: runc's example, a shell
+// Example returns the config `skiff spec` writes: runc 1.1's example (no
+// cgroup namespace, read-only root), a shell
 // on a terminal in a busybox-style rootfs. With rootless, the caller's ids
 // map to root in a new user namespace and what needs real privilege goes.
 func Example(rootless bool) *specs.Spec {
@@ -46,7 +47,7 @@ func Example(rootless bool) *specs.Spec {
 			},
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
 			},
 			MaskedPaths: []string{
 				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -64,7 +65,7 @@ func Example(rootless bool) *specs.Spec {
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(os.Getegid()), Size: 1}}
 		var ns []specs.LinuxNamespace
 		for _, n := range s.Linux.Namespaces {
-			if n.Type != specs.NetworkNamespace && n.Type != specs.CgroupNamespace {
+			if n.Type != specs.NetworkNamespace {
 				ns = append(ns, n)
 			}
 		}

@@ -74,7 +74,7 @@ func TestValidateFindsEveryProblem(t *testing.T) {
 		}, []string{"linux.namespaces: must include a mount namespace"}},
 		{"unknown ns", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "bogus"})
-		}, []string{`linux.namespaces[6].type: unknown namespace type "bogus"`}},
+		}, []string{`linux.namespaces[5].type: unknown namespace type "bogus"`}},
 		{"duplicate ns", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
 		}, []string{`namespace "pid" is listed twice`}},
