@@ -347,3 +347,27 @@ func TestTerminalForegroundWithoutAUserTerminal(t *testing.T) {
 		t.Fatalf("output %q, want the pty's output without carriage returns", r.Stdout)
 	}
 }
+
+// exec -t in the foreground: the same terminal handling as run.
+func TestTerminalForegroundExec(t *testing.T) {
+	b := newBundle(t, "sleep", "100")
+	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+	hostMaster, peer := openPty(t)
+	unix.IoctlSetWinsize(int(hostMaster.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 30, Col: 90})
+	cmd := b.command("exec", "-t", b.ID, "sh")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = peer, peer, peer
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out := readPty(hostMaster)
+	c, m := marker(5)
+	hostMaster.WriteString("stty size; tty; " + c + "\n")
+	got := out.waitFor(t, m)
+	contains(t, got, "30 90\n")
+	contains(t, got, "/dev/pts/")
+	hostMaster.WriteString("exit 4\n")
+	if code := waitExit(t, cmd); code != 4 {
+		t.Fatalf("skiff exec -t exited %d, want 4\n%s", code, out.out.String())
+	}
+}
