@@ -27,7 +27,7 @@ func running(t *testing.T) (*Bundle, int) {
 
 func TestExecSeesTheContainer(t *testing.T) {
 	b, pid := running(t)
-	r := b.MustSkiff("exec", b.ID, "sh", "-c", "hostname; ps -o pid,comm; cat /proc/self/cgroup; readlink /proc/self/ns/mnt /proc/self/ns/net; id -u; pwd")
+	r := b.MustSkiff("exec", b.ID, "sh", "-c", "hostname; ps -o pid,comm; cat /proc/self/cgroup; readlink /proc/self/ns/mnt; readlink /proc/self/ns/net; id -u; pwd")
 	contains(t, r.Stdout, "exechost")
 	contains(t, r.Stdout, "1 sleep")
 	contains(t, r.Stdout, b.Spec.Linux.CgroupsPath)
