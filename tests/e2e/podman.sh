@@ -79,7 +79,7 @@ CONMON=$(command -v conmon || echo /usr/libexec/podman/conmon)
 # Private world.
 T=$(mktemp -d /tmp/skiff-e2e-podman.XXXXXX)
 chmod 0755 "$T"
-mkdir -p "$T"/{root,runroot,tmp,bin,conf,networks,cids,vol,rootfs,err,volumes}
+mkdir -p "$T"/{root,runroot,tmp,bin,conf,networks,cids,cids-nostart,vol,rootfs,err,volumes}
 WRAP=$T/bin/$RTNAME
 RTLOG=$T/runtime-argv.log
 : >"$RTLOG"
@@ -275,7 +275,7 @@ on_exit() {
 	local rc=$? f r pid
 	cleanup_podman
 	# if podman could not remove a container, kill its processes (this run started them)
-	for f in "${T:-/nonexistent}"/cids/*; do
+	for f in "${T:-/nonexistent}"/cids/* "${T:-/nonexistent}"/cids-nostart/*; do
 		[ -e "$f" ] || continue
 		for r in $(cgroup_roots); do
 			while read -r pid; do
@@ -462,26 +462,64 @@ t_top() {
 	pm rm -f -t 0 $n >>"$E2E_LOG" 2>&1 || true
 }
 
-TTYN=0
-t_tty() {
-	local out rc=0 n=tty
-	TTYN=$((TTYN + 1))
-	[ $TTYN -gt 1 ] && n=tty$TTYN
-	log "+ script: podman run -it --name $n ... sh -c 'tty; stty size'"
+# in_pty NAME SHELL-COMMAND: run a command line under script(1), i.e. on a real pty of size
+# 33x111; sets OUT (\r stripped) and RC.
+in_pty() {
+	local n=$1 cmd=$2 spid
+	log "+ script: $cmd"
 	# script's stdin must stay open (at EOF script ends the session and output can be lost):
 	# a fifo held open by a sleep that is killed afterwards
-	local spid
 	rm -f "$T/tty.in" && mkfifo "$T/tty.in"
 	sleep $((CMD_TIMEOUT + 10)) >"$T/tty.in" &
 	spid=$!
-	timeout -k 5 "$CMD_TIMEOUT" script -qec "stty rows 33 cols 111; $PODMAN_STR run -it --rm --name $n --cidfile $T/cids/$n --network none $IMAGE sh -c 'tty; stty size; test -t 0 && echo stdin-tty'" /dev/null \
-		<"$T/tty.in" >"$T/err/$n.out" 2>"$T/err/$n" || rc=$?
+	RC=0
+	ERRF=$T/err/$n
+	timeout -k 5 "$CMD_TIMEOUT" script -qec "stty rows 33 cols 111; $cmd" /dev/null \
+		<"$T/tty.in" >"$T/err/$n.out" 2>"$ERRF" || RC=$?
 	kill "$spid" 2>/dev/null || true
 	wait "$spid" 2>/dev/null || true
-	out=$(tr -d '\r' <"$T/err/$n.out")
-	log "  rc=$rc out=$out"
-	if [ $rc -eq 0 ] && [[ $out == *"/dev/pts/0"*"33 111"*"stdin-tty"* ]]; then pass tty
-	else fail tty "rc=$rc out='$(printf '%s' "$out" | tr '\n' ' ')' $(first "$T/err/$n")"; fi
+	OUT=$(tr -d '\r' <"$T/err/$n.out")
+	log "  rc=$RC out=$OUT"
+}
+
+TTYN=0
+t_tty() {
+	local n=tty why=""
+	TTYN=$((TTYN + 1))
+	[ $TTYN -gt 1 ] && n=tty$TTYN
+	in_pty $n "$PODMAN_STR run -it --rm --name $n --cidfile $T/cids/$n --network none $IMAGE sh -c 'tty; stty size; test -t 0 && echo stdin-tty'"
+	[ $RC -eq 0 ] && [[ $OUT == *"/dev/pts/0"*"33 111"*"stdin-tty"* ]] ||
+		why+="run -it: rc=$RC out='$(printf '%s' "$OUT" | tr '\n' ' ')' $(first "$ERRF"); "
+	# exec -it: conmon hands skiff exec a --console-socket
+	if detach $n-exec "$IMAGE" sleep 600; then
+		in_pty $n-exec-it "$PODMAN_STR exec -it $n-exec sh -c 'tty; stty size; test -t 0 && echo stdin-tty; exit 4'"
+		[ $RC -eq 4 ] && [[ $OUT == *"/dev/pts/"*"33 111"*"stdin-tty"* ]] ||
+			why+="exec -it: rc=$RC (want 4) out='$(printf '%s' "$OUT" | tr '\n' ' ')' $(first "$ERRF"); "
+		pm rm -f -t 0 $n-exec >>"$E2E_LOG" 2>&1 || true
+	else
+		why+="run -d: $(first "$ERRF"); "
+	fi
+	if [ -z "$why" ]; then pass tty; else fail tty "$why"; fi
+}
+
+# podman maps the runtime's error text to 127 ("executable file not found in", "no such file
+# or directory"), reading it from the --log JSON: the wording and the log shape are contract
+t_not_found() {
+	local n=not-found why=""
+	crun $n --rm "$IMAGE" /no/such/binary
+	[ $RC -eq 127 ] || why+="run: rc=$RC (want 127) $(first "$ERRF"); "
+	crun $n-path --rm "$IMAGE" no-such-command
+	[ $RC -eq 127 ] || why+="run (PATH lookup): rc=$RC (want 127) $(first "$ERRF"); "
+	# these two were created and deleted, never started
+	mv "$T/cids/$n" "$T/cids/$n-path" "$T/cids-nostart/" 2>/dev/null || true
+	if detach $n-exec "$IMAGE" sleep 600; then
+		p $n-exec-cmd exec $n-exec no-such-command
+		[ $RC -eq 127 ] || why+="exec: rc=$RC (want 127) $(first "$ERRF"); "
+		pm rm -f -t 0 $n-exec >>"$E2E_LOG" 2>&1 || true
+	else
+		why+="run -d: $(first "$ERRF"); "
+	fi
+	if [ -z "$why" ]; then pass cmd-not-found-127; else fail cmd-not-found-127 "$why"; fi
 }
 
 t_caps() {
@@ -569,22 +607,24 @@ t_oom() {
 # every container went through the wrapper: create, start, delete with its id
 t_runtime_log() {
 	local f id name missing="" n=0 verbs
-	for f in "$T"/cids/*; do
+	for f in "$T"/cids/* "$T"/cids-nostart/*; do
 		[ -e "$f" ] || continue
 		id=$(cat "$f")
 		name=${f##*/}
 		n=$((n + 1))
+		local want="create start delete"
+		[[ $f == */cids-nostart/* ]] && want="create delete"
 		# verb = first argv word that is a known verb; id = last word
 		verbs=$(awk -v id="$id" '$NF == id || $(NF-1) == id {
 			for (i = 1; i <= NF; i++) if ($i ~ /^(create|start|delete|kill|exec|pause|resume|update|state)$/) { print $i; break } }' "$RTLOG" | sort -u | tr '\n' ' ')
-		for v in create start delete; do
+		for v in $want; do
 			[[ " $verbs" == *" $v "* ]] || missing+="$name($v) "
 		done
 	done
 	# podman passes --log-format=json only to runtimes named in runtime_supports_json
 	grep -q -- '--log-format=json .*create ' "$RTLOG" || missing+="create without --log-format=json "
 	if [ $n -eq 0 ]; then fail runtime-log "no container ids recorded"
-	elif [ -z "$missing" ]; then pass "runtime-log ($n containers: create/start/delete through $RTNAME)"
+	elif [ -z "$missing" ]; then pass runtime-log; log "  $n containers: create/start/delete through $RTNAME"
 	else fail runtime-log "missing verbs: $missing"; fi
 }
 
@@ -592,7 +632,7 @@ t_runtime_log() {
 # Leak checks, after podman removed everything.
 leak_checks() {
 	local ids=() f why="" m
-	for f in "$T"/cids/*; do [ -e "$f" ] && ids+=("$(cat "$f")"); done
+	for f in "$T"/cids/* "$T"/cids-nostart/*; do [ -e "$f" ] && ids+=("$(cat "$f")"); done
 
 	p ps-after ps -aq
 	if [ -z "$OUT" ]; then pass no-leaked-containers; else fail no-leaked-containers "podman ps -a: $OUT"; fi
@@ -643,7 +683,7 @@ if ! build_image; then
 fi
 
 TESTS=(run_output exit_code env_workdir user read_only memory pids detach_exec_stop_rm kill_signal
-	pause_unpause top tty caps seccomp volume hostname update init oom)
+	pause_unpause top tty caps seccomp volume hostname update init oom not_found)
 # E2E_ONLY="tty caps" runs a subset (names without the t_ prefix)
 for t in ${E2E_ONLY:-${TESTS[*]}}; do "t_$t"; done
 
