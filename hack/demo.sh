@@ -12,6 +12,6 @@ go run ./tests/mkbundle "$dir" sh -c '
 echo "hello from a skiff container"
 echo "  hostname: $(hostname)   pid: $$   user: $(id)"
 echo "  capabilities: $(grep CapEff /proc/self/status)"
-echo "  root filesystem: $(ls /)"'
+echo "  root filesystem: $(echo $(ls /))"'
 echo "\$ skiff run --bundle $dir demo"
 "$skiff" run --bundle "$dir" "skiff-demo-$$"
