@@ -113,7 +113,7 @@ cleanup() {
 		while read -r m; do umount -l "$m" 2>/dev/null; done
 	# cgroups under /NS in every hierarchy, deepest first.
 	find /sys/fs/cgroup -depth -type d -path "*/$NS*" -exec rmdir {} \; 2>/dev/null
-	rm -rf "$T"
+	rm -rf --one-file-system "$T"
 	for d in $RUN_DIRS_CREATED; do rmdir "$d" 2>/dev/null; done
 }
 trap cleanup EXIT
@@ -532,6 +532,9 @@ t_no_leaks() {
 	[ -z "$m" ] || bad="$bad mounts: $(echo $m);"
 	p=$(ps -eo pid=,args= | awk -v s="$T" -v me=$$ 'index($0, s) && $1 != me && !/awk/')
 	[ -z "$p" ] || bad="$bad processes: $(echo $p);"
+	# container processes: any process still in one of the containers' cgroups
+	p=$(grep -l -F "/$NS/" /proc/[0-9]*/cgroup 2>/dev/null | while read -r f; do d=${f%/cgroup}; echo "${d#/proc/}($(cat "$d/comm" 2>/dev/null))"; done)
+	[ -z "$p" ] || bad="$bad container processes: $(echo $p);"
 	c=$(find /sys/fs/cgroup -mindepth 2 -type d -path "*/$NS/*" 2>/dev/null)
 	[ -z "$c" ] || bad="$bad cgroups: $(echo $c);"
 	ls /run/containerd/s 2>/dev/null | sort >"$T/shim-sockets.after"

@@ -126,7 +126,7 @@ cleanup() {
 	awk -v s="$T" 'index($5, s) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null; done
 	find /sys/fs/cgroup -depth -type d -path "*$CGPARENT*" -exec rmdir {} \; 2>/dev/null
-	rm -rf "$T"
+	rm -rf --one-file-system "$T"
 	for d in $RUN_DIRS_CREATED; do rmdir "$d" 2>/dev/null; done
 }
 trap cleanup EXIT
@@ -601,6 +601,9 @@ t_no_leaks() {
 	[ -z "$m" ] || bad="$bad mounts: $(echo $m);"
 	p=$(ps -eo pid=,args= | awk -v s="$T" -v me=$$ 'index($0, s) && $1 != me && !/awk/')
 	[ -z "$p" ] || bad="$bad processes: $(echo $p);"
+	# container processes: any process still in one of the containers' cgroups
+	p=$(grep -l -F "$CGPARENT/" /proc/[0-9]*/cgroup 2>/dev/null | while read -r f; do d=${f%/cgroup}; echo "${d#/proc/}($(cat "$d/comm" 2>/dev/null))"; done)
+	[ -z "$p" ] || bad="$bad container processes: $(echo $p);"
 	c=$(find /sys/fs/cgroup -mindepth 2 -type d -path "*$CGPARENT/*" 2>/dev/null)
 	[ -z "$c" ] || bad="$bad cgroups: $(echo $c);"
 	ls /run/containerd/s 2>/dev/null | sort >"$T/shim-sockets.after"
