@@ -3,7 +3,8 @@
 # repository's ./skiff) through `podman --runtime <wrapper>`.
 #
 #   tests/e2e/podman.sh                       # skiff
-#   RUNTIME=/usr/sbin/runc tests/e2e/podman.sh  # the same checklist against runc
+#   RUNTIME=/usr/sbin/runc tests/e2e/podman.sh  # the same checklist against runc (or RUNTIME=runc)
+#   E2E_ONLY="tty update" ...                  # a subset; E2E_KEEP=1 keeps the private dir
 #
 # Everything podman owns lives in a private mktemp directory (storage root, run root, libpod
 # tmp dir, events file, network config, locks) and is removed at exit. The image is built
@@ -69,6 +70,7 @@ install_missing() {
 }
 install_missing
 
+case $RUNTIME in */*) ;; *) RUNTIME=$(command -v "$RUNTIME" || echo "$RUNTIME") ;; esac
 [ -x "$RUNTIME" ] || die "RUNTIME=$RUNTIME is not an executable (run make skiff, or set RUNTIME)"
 RUNTIME=$(readlink -f "$RUNTIME")
 INIT_PATH=$(command -v catatonit || echo /usr/libexec/podman/catatonit)
