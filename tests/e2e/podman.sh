@@ -167,10 +167,10 @@ PODMAN_STR="${PODMAN[*]}"
 # pm ARGS...: podman with the private configuration and a timeout.
 pm() { timeout -k 5 "$CMD_TIMEOUT" "${PODMAN[@]}" "$@"; }
 
-# crun NAME [podman run options and command...]: a foreground container.
+# fg_run NAME [podman run options and command...]: a foreground container.
 # Sets OUT (stdout, \r stripped), RC, ERRF (stderr file).
 OUT="" RC=0 ERRF=""
-crun() {
+fg_run() {
 	local name=$1
 	shift
 	ERRF=$T/err/$name
@@ -336,26 +336,26 @@ build_image() {
 # Checks. Each one prints exactly one PASS/FAIL (or N/A) line.
 
 t_run_output() {
-	crun run-output --rm "$IMAGE" echo hello-from-container
+	fg_run run-output --rm "$IMAGE" echo hello-from-container
 	if [ $RC -eq 0 ] && [ "$OUT" = hello-from-container ]; then pass run-output
 	else fail run-output "rc=$RC out='$OUT' $(first "$ERRF")"; fi
 }
 
 t_exit_code() {
-	crun exit-code --rm "$IMAGE" sh -c 'exit 3'
+	fg_run exit-code --rm "$IMAGE" sh -c 'exit 3'
 	if [ $RC -eq 3 ]; then pass exit-code
 	else fail exit-code "expected 3, got rc=$RC $(first "$ERRF")"; fi
 }
 
 t_env_workdir() {
 	# shellcheck disable=SC2016 # expanded by the container's shell
-	crun env-workdir --rm -e E2E_FOO=bar-baz -w /tmp "$IMAGE" sh -c 'echo "$E2E_FOO"; pwd'
+	fg_run env-workdir --rm -e E2E_FOO=bar-baz -w /tmp "$IMAGE" sh -c 'echo "$E2E_FOO"; pwd'
 	if [ $RC -eq 0 ] && [ "$OUT" = $'bar-baz\n/tmp' ]; then pass env-workdir
 	else fail env-workdir "rc=$RC out='$OUT' $(first "$ERRF")"; fi
 }
 
 t_user() {
-	crun user --rm --user 1000:1000 "$IMAGE" id
+	fg_run user --rm --user 1000:1000 "$IMAGE" id
 	if [ $RC -eq 0 ] && [[ $OUT == *"uid=1000"*"gid=1000"* ]] && [[ $OUT != *"uid=0"* ]]; then pass user
 	else fail user "rc=$RC out='$OUT' $(first "$ERRF")"; fi
 }
@@ -363,7 +363,7 @@ t_user() {
 # --read-only: / is read-only; /tmp, /var/tmp, /run are tmpfs mounts with podman's (runc's)
 # "tmpcopyup" extension, so what the image has there is copied up (symlinks stay symlinks)
 t_read_only() {
-	crun read-only --rm --read-only "$IMAGE" sh -c 'if touch /rootfile 2>/dev/null; then echo WRITABLE; else echo ro; fi
+	fg_run read-only --rm --read-only "$IMAGE" sh -c 'if touch /rootfile 2>/dev/null; then echo WRITABLE; else echo ro; fi
 		touch /tmp/ok && echo tmp-ok; cat /var/tmp/link; stat -c %a /tmp; grep -c " /var/tmp tmpfs " /proc/mounts'
 	if [ $RC -eq 0 ] && [ "$OUT" = $'ro\ntmp-ok\nfrom-image\n1777\n1' ]; then pass read-only
 	else fail read-only "rc=$RC out='$(printf '%s' "$OUT" | tr '\n' ' ')' (want ro tmp-ok from-image 1777 1) $(first "$ERRF")"; fi
@@ -508,9 +508,9 @@ t_tty() {
 # or directory"), reading it from the --log JSON: the wording and the log shape are contract
 t_not_found() {
 	local n=not-found why=""
-	crun $n --rm "$IMAGE" /no/such/binary
+	fg_run $n --rm "$IMAGE" /no/such/binary
 	[ $RC -eq 127 ] || why+="run: rc=$RC (want 127) $(first "$ERRF"); "
-	crun $n-path --rm "$IMAGE" no-such-command
+	fg_run $n-path --rm "$IMAGE" no-such-command
 	[ $RC -eq 127 ] || why+="run (PATH lookup): rc=$RC (want 127) $(first "$ERRF"); "
 	# these two were created and deleted, never started
 	mv "$T/cids/$n" "$T/cids/$n-path" "$T/cids-nostart/" 2>/dev/null || true
@@ -528,13 +528,13 @@ t_caps() {
 	local base want got why=""
 	# CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT SETFCAP
 	base=$(((1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 18) | (1 << 31)))
-	crun caps-default --rm "$IMAGE" sh -c 'grep ^CapEff: /proc/self/status'
+	fg_run caps-default --rm "$IMAGE" sh -c 'grep ^CapEff: /proc/self/status'
 	got=${OUT##*:}
 	got=${got//[[:space:]]/}
 	[ -n "$got" ] && [ $((16#$got)) -eq $base ] || why+="default CapEff '$got' want $(printf '%016x' $base) $(first "$ERRF"); "
 	# add NET_ADMIN (12), drop CHOWN (0)
 	want=$(((base | (1 << 12)) & ~1))
-	crun caps-adddrop --rm --cap-add NET_ADMIN --cap-drop CHOWN "$IMAGE" sh -c 'grep ^CapEff: /proc/self/status'
+	fg_run caps-adddrop --rm --cap-add NET_ADMIN --cap-drop CHOWN "$IMAGE" sh -c 'grep ^CapEff: /proc/self/status'
 	got=${OUT##*:}
 	got=${got//[[:space:]]/}
 	[ -n "$got" ] && [ $((16#$got)) -eq $want ] || why+="cap-add/drop CapEff '$got' want $(printf '%016x' $want) $(first "$ERRF"); "
@@ -543,10 +543,10 @@ t_caps() {
 
 t_seccomp() {
 	local why=""
-	crun seccomp --rm "$IMAGE" sh -c 'grep ^Seccomp: /proc/self/status'
+	fg_run seccomp --rm "$IMAGE" sh -c 'grep ^Seccomp: /proc/self/status'
 	[ "$OUT" = $'Seccomp:\t2' ] || why+="default profile: rc=$RC '$OUT' $(first "$ERRF"); "
 	# the default profile must also actually deny something: unshare of a user ns needs SYS_ADMIN... keyctl is blocked
-	crun seccomp-unconfined --rm --security-opt seccomp=unconfined "$IMAGE" sh -c 'grep ^Seccomp: /proc/self/status'
+	fg_run seccomp-unconfined --rm --security-opt seccomp=unconfined "$IMAGE" sh -c 'grep ^Seccomp: /proc/self/status'
 	[ "$OUT" = $'Seccomp:\t0' ] || why+="seccomp=unconfined: rc=$RC '$OUT' $(first "$ERRF"); "
 	if [ -z "$why" ]; then pass seccomp-default; else fail seccomp-default "$why"; fi
 }
@@ -554,13 +554,13 @@ t_seccomp() {
 t_volume() {
 	mkdir -p "$T/vol/bind"
 	echo from-host >"$T/vol/bind/in"
-	crun volume --rm -v "$T/vol/bind:/data" "$IMAGE" sh -c 'cat /data/in; echo from-container > /data/out'
+	fg_run volume --rm -v "$T/vol/bind:/data" "$IMAGE" sh -c 'cat /data/in; echo from-container > /data/out'
 	if [ $RC -eq 0 ] && [ "$OUT" = from-host ] && [ "$(cat "$T/vol/bind/out" 2>/dev/null)" = from-container ]; then pass bind-volume
 	else fail bind-volume "rc=$RC out='$OUT' host sees '$(cat "$T/vol/bind/out" 2>/dev/null)' $(first "$ERRF")"; fi
 }
 
 t_hostname() {
-	crun hostname --rm --hostname e2e-host.example "$IMAGE" hostname
+	fg_run hostname --rm --hostname e2e-host.example "$IMAGE" hostname
 	if [ $RC -eq 0 ] && [ "$OUT" = e2e-host.example ]; then pass hostname
 	else fail hostname "rc=$RC out='$OUT' $(first "$ERRF")"; fi
 }
@@ -598,7 +598,7 @@ t_init() {
 
 t_oom() {
 	local n=oom oomk
-	crun $n --memory 32m "$IMAGE" sh -c 'tail /dev/zero'
+	fg_run $n --memory 32m "$IMAGE" sh -c 'tail /dev/zero'
 	oomk=$(pm inspect --format '{{.State.OOMKilled}}' $n 2>/dev/null || echo "?")
 	log "  OOMKilled=$oomk"
 	if [ $RC -eq 137 ]; then pass oom-137
