@@ -236,8 +236,18 @@ func (s *spawn) start() (*started, error) {
 // fd of the sealed binary it was executed from, which stays open across
 // execve and which the init closes at once (nothing of the host may stay
 // with the parked init, CVE-2024-21626 class).
+//
+// GODEBUG: since Go 1.25 the runtime opens its cgroup's CPU limit files
+// at start and keeps them open for the life of the process, to follow
+// limit changes; in the init that is a host cgroupfs fd held through
+// pivot_root by the parked init. The init runs with GOMAXPROCS 1 anyway.
 func initEnv(sockFd, exeFd int) []string {
-	return append([]string{"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd), "_SKIFF_EXE_FD=" + strconv.Itoa(exeFd)}, phase.Env()...)
+	return append([]string{
+		"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd),
+		"_SKIFF_EXE_FD=" + strconv.Itoa(exeFd),
+		"GODEBUG=containermaxprocs=0,updatemaxprocs=0",
+		"GOMAXPROCS=1",
+	}, phase.Env()...)
 }
 
 func sendRaw(c *proto.Conn, s string) error {
