@@ -133,7 +133,7 @@ chmod 0755 "$WRAP"
 build_image() {
 	local r=$T/rootfs o=$T/oci arch layer lsize cfg csize man msize a
 	case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
-	mkdir -p "$r"/{bin,etc,tmp,proc,sys,dev,root,home/user,var} "$o/blobs/sha256" || return 1
+	mkdir -p "$r"/{bin,etc,tmp,proc,sys,dev,run,root,home/user,var} "$o/blobs/sha256" || return 1
 	cp /bin/busybox "$r/bin/busybox" || return 1
 	for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$r/bin/$a"; done
 	printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
@@ -163,7 +163,7 @@ build_image() {
 			annotations: {"io.containerd.image.name": $name, "org.opencontainers.image.ref.name": "latest"}}]}' >"$o/index.json"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$o/oci-layout"
 	tar --numeric-owner --owner=0 --group=0 -C "$o" -cf "$T/image.tar" oci-layout index.json blobs || return 1
-	rm -rf "$r" "$o"
+	rm -rf "$o" # $r stays: the user-namespace check runs a spec of its own on it
 }
 
 # ---------------------------------------------------------------- daemon
@@ -423,6 +423,22 @@ t_oom() {
 	[ $rc -eq 137 ] || { echo "exit $rc, want 137: $out"; return 1; }
 }
 
+# ctr's --uidmap (like --no-pivot) silently replaces the runtime options, so
+# the shim would run plain runc: a user namespace goes through a spec file.
+t_userns() {
+	local out rc
+	track c-userns
+	CTR oci spec | jq --arg r "$T/rootfs" --arg cg "/$NS/c-userns" '.root = {path: $r, readonly: true} |
+		.process.env = ["PATH=/bin"] | .process.args = ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox"] |
+		.linux.cgroupsPath = $cg | .linux.namespaces += [{type: "user"}] |
+		.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}] |
+		.linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]' >"$T/userns.json" || return 1
+	out=$(CTR run "${RUNOPTS[@]}" --config "$T/userns.json" c-userns 2>&1)
+	rc=$?
+	out=$(printf '%s' "$out" | tr -s ' \n' '  ')
+	[ $rc -eq 0 ] && [ "$out" = " 0 100000 65536 0 100000 65536 0 65534" ] || { echo "exit $rc: '$out'"; return 1; }
+}
+
 t_net_host() {
 	local out rc
 	track c-nethost
@@ -580,6 +596,7 @@ check not-found t_not_found
 check bind-mount t_bind_mount
 check oom-killed t_oom
 check net-host t_net_host
+check user-namespace t_userns
 restart_daemon
 check delete-force-missing t_delete_missing
 check delete-all t_delete_all

@@ -198,7 +198,7 @@ t_daemon_info() {
 
 t_image() {
 	local r=$T/rootfs a out
-	mkdir -p "$r"/{bin,etc,tmp,proc,sys,dev,root,home/user,var} || return 1
+	mkdir -p "$r"/{bin,etc,tmp,proc,sys,dev,run,root,home/user,var} || return 1
 	cp /bin/busybox "$r/bin/busybox" || return 1
 	for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$r/bin/$a"; done
 	printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
