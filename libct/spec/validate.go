@@ -294,9 +294,9 @@ func (v *validator) devices() {
 		switch d.Type {
 		case "c", "b", "u":
 		case "p":
-			if d.Major != 0 || d.Minor != 0 {
-				v.e.Add(field, "a fifo (type p) has no major/minor numbers")
-			}
+			// major and minor are "REQUIRED unless type is p": a fifo may
+			// carry them (runtime-tools' linux_devices does), mknod ignores
+			// them and no cgroup rule is made for it.
 		default:
 			v.e.Add(field+".type", "unknown device type %q (c, b, u or p)", d.Type)
 		}
