@@ -71,6 +71,11 @@ var idClean = regexp.MustCompile(`[^a-zA-Z0-9]+`)
 // cgroupsPath), so leak checks know where to look.
 const cgroupParent = "/skiff-test"
 
+// systemdCgroup (SKIFF_TEST_SYSTEMD_CGROUP=1, used by `make test-vm`) runs
+// every skiff command with --systemd-cgroup and names each container's
+// cgroup system.slice:skiff-test:<id> (unit skiff-test-<id>.scope).
+var systemdCgroup = os.Getenv("SKIFF_TEST_SYSTEMD_CGROUP") == "1"
+
 // newBundle makes a bundle running args (default: true) with the example
 // spec of `skiff spec`, no terminal, and a cgroup under /skiff-test.
 func newBundle(t *testing.T, args ...string) *Bundle {
@@ -85,6 +90,8 @@ func newBundle(t *testing.T, args ...string) *Bundle {
 	}
 	s := spec.Example(false)
 	s.Process.Terminal = false
+	// runc's example has a read-only root; tests write marker files.
+	s.Root.Readonly = false
 	if len(args) == 0 {
 		args = []string{"true"}
 	}
@@ -95,6 +102,9 @@ func newBundle(t *testing.T, args ...string) *Bundle {
 	}
 	id := fmt.Sprintf("t%s-%04x", strings.Trim(name, "-"), rand.Intn(1<<16))
 	s.Linux.CgroupsPath = cgroupParent + "/" + id
+	if systemdCgroup {
+		s.Linux.CgroupsPath = "system.slice:skiff-test:" + id
+	}
 	b := &Bundle{t: t, Dir: dir, Root: filepath.Join(dir, "state"), ID: id, Spec: s}
 	b.Save()
 	t.Cleanup(func() {
@@ -282,6 +292,10 @@ func grepLines(s, sub string) string {
 // cgroupDirs lists the directories an absolute cgroupsPath maps to in
 // every mounted hierarchy.
 func cgroupDirs(cgPath string) []string {
+	if parts := strings.Split(cgPath, ":"); len(parts) == 3 {
+		// systemd driver: the scope unit in its slice.
+		cgPath = "/" + parts[0] + "/" + parts[1] + "-" + parts[2] + ".scope"
+	}
 	var out []string
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, l := range strings.Split(string(mi), "\n") {
@@ -314,7 +328,11 @@ func notContains(t *testing.T, got, bad string) {
 
 // command builds an exec.Cmd for skiff with the bundle's root.
 func (b *Bundle) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(skiffBin, append([]string{"--root", b.Root}, args...)...)
+	global := []string{"--root", b.Root}
+	if systemdCgroup {
+		global = append(global, "--systemd-cgroup")
+	}
+	cmd := exec.Command(skiffBin, append(global, args...)...)
 	cmd.Dir = b.Dir
 	return cmd
 }
