@@ -808,3 +808,29 @@ func TestProcessNotifySocketRunDetachedAndEarlyExit(t *testing.T) {
 		t.Errorf("run -d waited %v for a container that exited", d)
 	}
 }
+
+// The same for exec: --preserve-fds passes exactly the fds asked for.
+func TestProcessPreserveFdsExec(t *testing.T) {
+	b := newBundle(t, "sleep", "100")
+	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+	f3, f4 := tempFile(t, b.Dir, "fd3"), tempFile(t, b.Dir, "fd4")
+	pidFile := filepath.Join(b.Dir, "exec.pid")
+	cmd := b.command("exec", "-d", "--preserve-fds", "1", "--pid-file", pidFile, b.ID, "sleep", "100")
+	cmd.ExtraFiles = []*os.File{f3, f4}
+	if r := runCmd(t, b, cmd); r.Code != 0 {
+		t.Fatalf("exec -d --preserve-fds 1:\n%s", r)
+	}
+	raw, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(string(raw))
+	fds := fdTable(t, pid)
+	if got := fdNumbers(fds); fmt.Sprint(got) != "[0 1 2 3]" || fds[3] != f3.Name() {
+		t.Fatalf("exec'd process fds %v, want 0-3 with 3=%s", fds, f3.Name())
+	}
+	cmd = b.command("exec", "-d", "--preserve-fds", "3", b.ID, "true")
+	cmd.ExtraFiles = []*os.File{f3, f4}
+	r := runCmd(t, b, cmd)
+	if r.Code != 255 {
+		t.Fatalf("exec --preserve-fds 3 with fd 5 not passed must exit 255:\n%s", r)
+	}
+	contains(t, r.Stderr, "fd 5")
+}
