@@ -384,6 +384,18 @@ t_tty() {
 	grep -q ' create .*--console-socket .* c-tty$' "$CALLS" || { echo "no create --console-socket call for c-tty"; return 1; }
 }
 
+# Typed input reaches the container's shell through the pty, and its status comes back.
+t_tty_input() {
+	local out rc
+	track c-tty-in
+	out=$( (sleep 1; printf 'echo typed-$((6*7))\n'; sleep 0.5; printf 'exit 3\n'; sleep 2) |
+		timeout 60 script -qec "ctr --address '$SOCK' --namespace '$NS' run -t ${RUNOPTS[*]} '$IMG' c-tty-in sh" /dev/null 2>&1)
+	rc=$?
+	out=$(printf '%s' "$out" | tr -d '\r')
+	[[ "$out" == *$'\n'typed-42* ]] || { echo "exit $rc: no typed-42 line in: $out"; return 1; }
+	[ $rc -eq 3 ] || { echo "exit $rc, want 3: $out"; return 1; }
+}
+
 t_readonly() {
 	local out rc
 	track c-ro
@@ -594,6 +606,7 @@ check task-kill-term t_kill_term
 check task-kill-9 t_kill_9
 check memory-limit t_memory_limit
 check tty t_tty
+check tty-input t_tty_input
 check read-only t_readonly
 check not-found t_not_found
 check bind-mount t_bind_mount

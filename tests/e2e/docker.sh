@@ -370,6 +370,18 @@ t_tty() {
 	grep -q ' create .*--console-socket .* '"$(field d-tty '{{.Id}}')"'$' "$CALLS" || { echo "no create --console-socket call"; return 1; }
 }
 
+# Typed input reaches the container's shell through the pty, and its status comes back.
+t_tty_input() {
+	local out rc
+	out=$( (sleep 1; printf 'echo typed-$((6*7))\n'; sleep 0.5; printf 'exit 3\n'; sleep 2) |
+		timeout 60 script -qec "'$DOCKER_CLI' -H 'unix://$SOCK' run -it --runtime skiff --network none --name d-tty-in '$IMG' sh" /dev/null 2>&1)
+	rc=$?
+	track d-tty-in
+	out=$(printf '%s' "$out" | tr -d '\r')
+	[[ "$out" == *$'\n'typed-42* ]] || { echo "exit $rc: no typed-42 line in: $out"; return 1; }
+	[ "$(field d-tty-in '{{.State.ExitCode}}')" = 3 ] || { echo "container exit code $(field d-tty-in '{{.State.ExitCode}}'), want 3"; return 1; }
+}
+
 t_memory() {
 	local out rc
 	out=$(D "${RUN[@]}" -d --name d-mem --memory 64m "$IMG" sleep 1000 2>&1) || { echo "run -d: $out"; return 1; }
@@ -647,6 +659,7 @@ check update-memory t_update_memory
 check restart t_restart
 check stop-rm t_stop_rm
 check run-it t_tty
+check run-it-input t_tty_input
 check memory t_memory
 check pids-limit t_pids_limit
 check read-only t_read_only
