@@ -262,6 +262,18 @@ t_detached() {
 	wait_field d-det '{{.State.Status}}' running 10 || return 1
 }
 
+# dockerd's prestart hook (libnetwork-setkey, in every container's spec) ran
+# with the state on stdin: dockerd then bind-mounted the container's netns
+# at its sandbox key.
+t_prestart_hook() {
+	local key pid
+	key=$(field d-det '{{.NetworkSettings.SandboxKey}}')
+	pid=$(field d-det '{{.State.Pid}}')
+	[ -n "$key" ] && [ -e "$key" ] || { echo "sandbox key '$key' does not exist"; return 1; }
+	[ "$(stat -L -c %i "$key")" = "$(stat -L -c %i "/proc/$pid/ns/net")" ] ||
+		{ echo "$key is not the netns of the container's init $pid"; return 1; }
+}
+
 t_logs() {
 	local out i
 	for i in $(seq 50); do
@@ -650,6 +662,7 @@ check exit-code t_exit_code
 check short-lived-x10 t_short_lived
 check run-rm-env-workdir t_run_rm
 check run-detached t_detached
+check prestart-hook t_prestart_hook
 check logs t_logs
 check exec t_exec
 check exec-it t_exec_it
