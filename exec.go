@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -121,14 +120,17 @@ func runExec(ctx *cli.Context) (int, error) {
 		o.ConsoleSocket = tty.consoleSocket()
 	}
 	var sigs chan os.Signal
+	var allSigs <-chan struct{}
 	if !detach {
 		sigs = make(chan os.Signal, 128)
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		allSigs = notifyAll(sigs)
 	}
 	pid, err := c.Exec(p, o)
 	if err != nil {
 		return 0, err
+	}
+	if allSigs != nil {
+		<-allSigs
 	}
 	if tty != nil {
 		if err := tty.attach(); err != nil {
