@@ -69,7 +69,7 @@ ls /run/containerd/s 2>/dev/null | sort >"$T/shim-sockets.before"
 # The shim puts its socket in /run/containerd/s whatever the daemon's config
 # says: remove those directories at the end if this test created them.
 RUN_DIRS_CREATED=""
-for d in /run/containerd /run/containerd/s; do [ -e "$d" ] || RUN_DIRS_CREATED="$d $RUN_DIRS_CREATED"; done
+for d in /run/containerd /run/containerd/s /run/containerd/runc; do [ -e "$d" ] || RUN_DIRS_CREATED="$d $RUN_DIRS_CREATED"; done
 
 CTR() { timeout 60 ctr --address "$SOCK" --namespace "$NS" "$@"; }
 RUNOPTS=(--runtime io.containerd.runc.v2 --runc-binary "$WRAP" --runc-root "$RUNC_ROOT" --fifo-dir "$T/fifo")
@@ -114,6 +114,7 @@ cleanup() {
 	# cgroups under /NS in every hierarchy, deepest first.
 	find /sys/fs/cgroup -depth -type d -path "*/$NS*" -exec rmdir {} \; 2>/dev/null
 	rm -rf --one-file-system "$T"
+	rm -rf --one-file-system "/run/containerd/runc/$NS"
 	for d in $RUN_DIRS_CREATED; do rmdir "$d" 2>/dev/null; done
 }
 trap cleanup EXIT
@@ -574,6 +575,9 @@ t_no_leaks() {
 		[ -S "/run/containerd/s/$f" ] && ! grep -q "/run/containerd/s/$f" /proc/net/unix && echo "$f"
 	done)
 	[ -z "$s" ] || bad="$bad shim sockets: $(echo $s);"
+	# the shim's default root: only used when a container lost its runtime
+	# options (BinaryName and Root), i.e. ran with plain runc
+	[ ! -e "/run/containerd/runc/$NS" ] || bad="$bad /run/containerd/runc/$NS exists (a container ran without the runtime options);"
 	[ -z "$bad" ] || { echo "$bad"; return 1; }
 }
 
