@@ -56,5 +56,10 @@ bench: skiff
 conformance: skiff
 	SKIFF=$(CURDIR)/skiff tests/conformance/run.sh
 
+# cgroup unit + integration tests in the pure cgroup v2 + systemd VM
+# (../shared/vm), cgroupfs and --systemd-cgroup drivers, one boot
+test-vm:
+	hack/test-vm.sh
+
 clean:
 	rm -f skiff

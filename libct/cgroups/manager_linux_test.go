@@ -320,19 +320,25 @@ func TestManagerSubAttachment(t *testing.T) {
 func TestManagerOOM(t *testing.T) {
 	needRoot(t)
 	m := newTestManager(t, testConfig(t, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64p(16 << 20), Swap: i64p(16 << 20)}}))
+	// A shell that waits for the watcher (the systemd driver's cgroup
+	// exists only once the first process is in), then holds 64 MiB in a
+	// variable.
+	flag := filepath.Join(t.TempDir(), "go")
+	cmd := startIn(t, m, "sh", "-c", `while [ ! -e `+flag+` ]; do sleep 0.05; done; x=$(head -c 67108864 /dev/zero | tr '\0' a); echo ${#x}`)
 	stop := make(chan struct{})
 	defer close(stop)
 	ooms, err := m.OOMEvents(stop)
 	if err != nil {
 		t.Fatalf("OOMEvents: %v", err)
 	}
-	// A shell that allocates ~64 MiB in a variable.
-	cmd := startIn(t, m, "sh", "-c", `sleep 0.2; x=$(head -c 67108864 /dev/zero | tr '\0' a); echo ${#x}`)
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	_ = cmd.Wait()
 	select {
 	case <-ooms:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no OOM event within 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("no OOM event within 30s")
 	}
 	if n, err := m.OOMKillCount(); err != nil || n == 0 {
 		t.Errorf("OOMKillCount = %d, %v", n, err)

@@ -115,8 +115,10 @@ func (m *systemd) connect() (*sdbus.Conn, error) {
 	if m.conn != nil {
 		return m.conn, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), systemdJobTimeout)
-	defer cancel()
+	// The context lives as long as the connection (godbus closes the
+	// connection when it is cancelled): no timeout here; every call has
+	// its own.
+	ctx := context.Background()
 	// systemd's private socket first: no dbus-daemon in the path (root only).
 	c, err := sdbus.NewSystemdConnectionContext(ctx)
 	if err != nil {
