@@ -1,6 +1,6 @@
 # The two commands of README.md:
 #   make demo   build skiff and run a container from a busybox bundle
-#   make test   build skiff and run every test (unit and integration, as root)
+#   make test   build skiff and run every test (unit, integration, engines end to end; as root)
 GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
@@ -34,7 +34,9 @@ unit: deps
 integration: skiff
 	SKIFF_BINARY=$(CURDIR)/skiff $(GO) test -count=1 -p 1 -timeout 20m ./tests/integration/...
 
-test: skiff lint unit integration
+# The engines' checklists (podman, containerd, docker) take about a minute
+# together, so they are part of the test command.
+test: skiff lint unit integration e2e
 
 e2e: e2e-podman e2e-containerd e2e-docker
 
@@ -43,9 +45,11 @@ e2e-podman: skiff
 
 # containerd 1.6 / Docker 20.10 with skiff as the runc.v2 shim's binary (RUNTIME=runc for runc)
 e2e-containerd: skiff
+	hack/e2e-deps.sh containerd
 	tests/e2e/containerd.sh
 
 e2e-docker: skiff
+	hack/e2e-deps.sh docker
 	tests/e2e/docker.sh
 
 # skiff, runc and crun side by side (BENCH_QUICK=1 for a ~1 minute smoke run)
