@@ -361,6 +361,18 @@ func (m *v1) KillAll(sig unix.Signal) error {
 	if m.paths["freezer"] != "" {
 		k.freeze, k.thaw = m.Freeze, m.Thaw
 	}
+	// Hybrid host: the processes are in the cgroup2 directory too, whose
+	// cgroup.kill (Linux 5.14) kills them all at once, without the fork
+	// race; the v1 loop then only finds what escaped it.
+	if sig == unix.SIGKILL && m.unified != "" && exists(m.unified+"/cgroup.kill") {
+		if err := writeFile(m.unified, "cgroup.kill", "1", ""); err == nil {
+			// A task frozen by the v1 freezer cannot die.
+			if frozen, _ := m.Frozen(); frozen {
+				_ = m.Thaw()
+			}
+			waitEvent(m.unified, "populated", "0", killExitWait)
+		}
+	}
 	return k.kill(sig)
 }
 

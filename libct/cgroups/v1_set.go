@@ -223,6 +223,9 @@ func (m *v1) setMemory(d string, mem *specs.LinuxMemory) error {
 			return nil
 		}
 		if !memsw {
+			if swap == -1 {
+				return nil // unlimited is what the container has without swap accounting
+			}
 			return fmt.Errorf("%s.memory.swap: the kernel has no swap accounting (memory.memsw.limit_in_bytes; boot with swapaccount=1)", res)
 		}
 		return m.write(d, "memory.memsw.limit_in_bytes", v, res+".memory.swap")
