@@ -184,6 +184,11 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 		NoNewKeyring: o.NoNewKeyring,
 		Rootless:     g.Rootless,
 		Systemd:      g.SystemdCgroup,
+		Hooks:        &state.Hooks{},
+	}
+	if s.Hooks != nil {
+		st.Hooks.Poststart = len(s.Hooks.Poststart) > 0
+		st.Hooks.Poststop = len(s.Hooks.Poststop) > 0
 	}
 	pidNS := false
 	if s.Linux != nil {

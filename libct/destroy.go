@@ -82,7 +82,12 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 			return fmt.Errorf("remove the cgroup of container %s: %w", c.ID, err)
 		}
 	}
-	s, specErr := c.Spec()
+	var s *specs.Spec
+	specErr := errNoPoststop
+	if h := c.State.Hooks; h == nil || h.Poststop {
+		// Read before the state directory, which holds the config, goes.
+		s, specErr = c.Spec()
+	}
 	if err := d.Remove(); err != nil {
 		return err
 	}
@@ -94,6 +99,8 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 	}
 	return nil
 }
+
+var errNoPoststop = errors.New("no poststop hooks")
 
 // killAndWait SIGKILLs the init (thawing a paused container) and waits for
 // it to exit, on a pidfd: no sleeping loop (runc takes 100 ms here).
@@ -125,4 +132,3 @@ func (c *Container) removeFifo() {
 	_ = os.Remove(filepath.Join(c.dir, state.FifoFile))
 }
 
-var _ = specs.Version

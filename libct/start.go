@@ -89,6 +89,9 @@ func (c *Container) Start() error {
 // kills the container and fails start (crun and runc ≥ 1.6 behaviour;
 // the spec lets the runtime choose).
 func (c *Container) runPoststart() error {
+	if h := c.State.Hooks; h != nil && !h.Poststart {
+		return nil
+	}
 	s, err := c.Spec()
 	if err != nil || s.Hooks == nil || len(s.Hooks.Poststart) == 0 {
 		return nil
