@@ -131,4 +131,3 @@ func (c *Container) killAndWait(paused bool) error {
 func (c *Container) removeFifo() {
 	_ = os.Remove(filepath.Join(c.dir, state.FifoFile))
 }
-
