@@ -4,8 +4,8 @@
 # Usage: bench/phases.sh [--runs N] [--skiff PATH] [--gap MS] [--no-view] [--verb run|exec]
 #
 # Runs skiff --runs times (default 21) under `perf record -k CLOCK_MONOTONIC` with
-# tracepoints only (process exec/fork/exit, cgroup mkdir/attach/rmdir, mount,
-# pivot_root) and with SKIFF_TRACE=1, whose phase marks (libct/phase) carry the same
+# tracepoints only (process exec/fork/exit, cgroup mkdir/attach/rmdir) and with
+# SKIFF_TRACE=1, whose phase marks (libct/phase) carry the same
 # clock: kernel events and skiff's own marks land on one timeline. Prints, per
 # milestone, the median time after skiff's execve (and the spread), then the
 # segments between consecutive milestones. --verb exec profiles `skiff exec
@@ -74,9 +74,10 @@ if [[ $VERB == exec ]]; then
 else
 	CMD=("$SKIFF_BIN" --root "$ROOT" run --bundle "$WORK" "$ID")
 fi
+# No syscalls:* tracepoint: enabling one sends every syscall of the traced
+# processes down the slow path, which inflated the timeline by a third.
 EVENTS=(-e sched:sched_process_exec -e sched:sched_process_exit -e sched:sched_process_fork
-	-e cgroup:cgroup_mkdir -e cgroup:cgroup_attach_task -e cgroup:cgroup_rmdir
-	-e syscalls:sys_enter_mount -e syscalls:sys_enter_pivot_root)
+	-e cgroup:cgroup_mkdir -e cgroup:cgroup_attach_task -e cgroup:cgroup_rmdir)
 # one warm-up, then the runs; every run leaves "name ms" lines in $WORK/m.<i>
 for ((i = 0; i <= RUNS; i++)); do
 	read -r -t "0.$(printf '%03d' "$GAP_MS")" <> <(:)
@@ -106,13 +107,15 @@ for ((i = 0; i <= RUNS; i++)); do
 			next
 		}
 		$1 == "M" {
-			ts = $2 + 0; name = $0; sub(/^M [0-9.]+ pid=[0-9]+ /, "", name)
-			if (!(name in at)) at[name] = ts
+			ts = $2 + 0; name = $0; sub(/^M [0-9.]+ pid=[0-9]+ (cpu=[0-9.]+ )?/, "", name)
+			c = ""; if ($4 ~ /^cpu=/) { c = $4; sub(/^cpu=/, "", c) }
+			if (!(name in at)) { at[name] = ts; cpu[name] = c }
 		}
 		END {
 			if (t0 == "") exit 1
 			at["skiff exited"] = last_exit
 			for (k in at) printf "%s\t%.3f\n", k, (at[k] - t0) * 1000
+			for (k in cpu) if (cpu[k] != "") printf "#cpu %s\t%s\n", k, cpu[k]
 			printf "#count mount calls\t%d\n#count forks and threads\t%d\n#count cgroup mkdirs\t%d\n#count cgroup attaches\t%d\n", nmount, nfork, nmk, natt
 		}' >"$WORK/m.$i" || die "run $i: no exec event of $SKIFF_BIN in the trace"
 done
@@ -131,9 +134,10 @@ cat "$WORK"/m.* | awk -F'\t' -v n="$RUNS" '
 
 echo "## skiff $VERB /bin/true: milestones, ms after skiff's execve (median of $RUNS runs [min-max])"
 echo
-echo "| milestone | median | min-max | segment since previous |"
-echo "|---|---:|---|---:|"
-grep -v '^#count' "$WORK/summary" | awk -F'\t' '{ seg = (NR > 1) ? sprintf("%.2f", $2 - prev) : "-"; prev = $2
-	printf "| %s | %.2f | %.2f-%.2f | %s |\n", $1, $2, $3, $4, seg }'
+echo "| milestone | median | min-max | segment since previous | CPU of its process by then (median) |"
+echo "|---|---:|---|---:|---:|"
+awk -F'\t' 'NR == FNR { if ($1 ~ /^#cpu /) { k = $1; sub(/^#cpu /, "", k); c[k] = $2 }; next }
+	$1 !~ /^#/ { seg = (n++ > 0) ? sprintf("%.2f", $2 - prev) : "-"; prev = $2
+	printf "| %s | %.2f | %.2f-%.2f | %s | %s |\n", $1, $2, $3, $4, seg, ($1 in c) ? sprintf("%.2f", c[$1]) : "" }' "$WORK/summary" "$WORK/summary"
 echo
 grep '^#count' "$WORK/summary" | awk -F'\t' '{ sub(/^#count /, "", $1); printf "%s: %s (median)\n", $1, $2 }'
