@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/state"
 )
 
 // procStat is what skiff needs from /proc/<pid>/stat.
@@ -17,7 +18,7 @@ type procStat struct {
 }
 
 func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := state.ReadSmallFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return procStat{}, err
 	}
