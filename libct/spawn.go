@@ -158,12 +158,19 @@ func (s *spawn) start() (*started, error) {
 	err = cmd.Start()
 	if err != nil && s.cgroupDir != nil {
 		// CLONE_INTO_CGROUP can be refused (EBUSY for a cgroup with domain
-		// controllers in some layouts, old kernels): the constructor's
-		// task-file writes still place it. An exec.Cmd cannot be started
-		// twice, even after a failed Start ("exec: already started").
+		// controllers in some layouts, old kernels): start it outside and
+		// move it in through the same directory before it reads its
+		// bootstrap. An exec.Cmd cannot be started twice, even after a
+		// failed Start ("exec: already started").
 		attr.UseCgroupFD = false
 		cmd = newCmd()
-		err = cmd.Start()
+		if err = cmd.Start(); err == nil {
+			if perr := joinCgroupDir(s.cgroupDir, cmd.Process.Pid); perr != nil {
+				_ = cmd.Process.Kill()
+				_, _ = cmd.Process.Wait()
+				err = perr
+			}
+		}
 	}
 	for _, f := range s.closeAfter {
 		f.Close()
@@ -267,4 +274,18 @@ func exitReason(cmd *exec.Cmd) string {
 		return fmt.Sprintf(" (killed by signal %s)", unix.SignalName(ws.Signal()))
 	}
 	return fmt.Sprintf(" (exit status %d)", ws.ExitStatus())
+}
+
+// joinCgroupDir moves pid into the cgroup v2 directory dir (an O_PATH
+// handle) by writing cgroup.procs.
+func joinCgroupDir(dir *os.File, pid int) error {
+	fd, err := unix.Openat(int(dir.Fd()), "cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("join the container's cgroup (clone3 refused CLONE_INTO_CGROUP): open cgroup.procs: %w", err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(strconv.Itoa(pid))); err != nil {
+		return fmt.Errorf("join the container's cgroup (clone3 refused CLONE_INTO_CGROUP): write %d to cgroup.procs: %w", pid, err)
+	}
+	return nil
 }

@@ -132,6 +132,14 @@ func maskPaths(root *os.File, paths []string) error {
 			}
 			if err == nil {
 				err = cloneOnto(src, int(f.Fd()))
+				if errors.Is(err, unix.EINVAL) && src == tmpfs {
+					// Linux before 6.x cannot clone a detached mount
+					// (open_tree EINVAL): move this instance itself
+					// and make a new one for the next directory.
+					err = moveOnto(tmpfs, int(f.Fd()))
+					unix.Close(tmpfs)
+					tmpfs = -1
+				}
 			}
 		}
 		f.Close()
@@ -148,6 +156,10 @@ func cloneOnto(src, target int) error {
 		return fmt.Errorf("open_tree: %w", err)
 	}
 	defer unix.Close(tree)
+	return moveOnto(tree, target)
+}
+
+func moveOnto(tree, target int) error {
 	if err := unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}
