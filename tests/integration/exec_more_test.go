@@ -110,15 +110,25 @@ func TestExecProcessJSONInvalid(t *testing.T) {
 // exec --cgroup CTRL:SUB puts the process in an existing sub-cgroup of
 // the container (runc's syntax), on cgroup v1 per controller.
 func TestExecIntoSubCgroup(t *testing.T) {
-	b, _ := running(t)
-	sub := filepath.Join("/sys/fs/cgroup/pids", b.Spec.Linux.CgroupsPath, "health")
-	if err := os.Mkdir(sub, 0o755); err != nil {
-		t.Fatalf("make the sub-cgroup: %v", err)
+	b, pid := running(t)
+	if hostV2() {
+		// v2: one tree, and a process may only join a leaf.
+		sub := filepath.Join(cgDir(t, pid, ""), "health")
+		r := b.MustSkiff("exec", "--cgroup", "health", b.ID, "cat", "/proc/self/cgroup")
+		contains(t, r.Stdout, "/health\n")
+		if _, err := os.Stat(sub); err != nil {
+			t.Fatalf("the sub-cgroup is not where the container's cgroup is: %v", err)
+		}
+	} else {
+		sub := filepath.Join(cgDir(t, pid, "pids"), "health")
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatalf("make the sub-cgroup: %v", err)
+		}
+		r := b.MustSkiff("exec", "--cgroup", "pids:health", b.ID, "cat", "/proc/self/cgroup")
+		contains(t, r.Stdout, "pids:"+b.Spec.Linux.CgroupsPath+"/health\n")
+		contains(t, r.Stdout, "memory:"+b.Spec.Linux.CgroupsPath+"\n")
 	}
-	r := b.MustSkiff("exec", "--cgroup", "pids:health", b.ID, "cat", "/proc/self/cgroup")
-	contains(t, r.Stdout, "pids:"+b.Spec.Linux.CgroupsPath+"/health\n")
-	contains(t, r.Stdout, "memory:"+b.Spec.Linux.CgroupsPath+"\n")
-	r = b.Skiff("exec", "--cgroup", "pids:../../escape", b.ID, "true")
+	r := b.Skiff("exec", "--cgroup", "pids:../../escape", b.ID, "true")
 	if r.Code == 0 {
 		t.Fatalf("a sub-cgroup outside the container's must be refused:\n%s", r)
 	}

@@ -171,7 +171,11 @@ func TestCgroupNamespace(t *testing.T) {
 	b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	out := b.MustRun()
 	notContains(t, out, b.ID)
-	contains(t, out, "memory:/\n")
+	if hostV2() {
+		contains(t, out, "0::/\n")
+	} else {
+		contains(t, out, "memory:/\n")
+	}
 }
 
 func TestNoNetworkNamespaceSharesHostNetwork(t *testing.T) {
