@@ -107,7 +107,7 @@ func (c *Container) Exec(p *specs.Process, o *ExecOpts) (int, error) {
 		ID:           c.ID,
 		Bundle:       c.State.Bundle,
 		Rootfs:       c.State.Rootfs,
-		Spec:         s,
+		Spec:         initSpec(s, proto.ModeSetns),
 		Process:      p,
 		NoNewKeyring: c.State.NoNewKeyring,
 		Rootless:     c.opts.Rootless,
