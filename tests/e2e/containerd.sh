@@ -21,25 +21,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 RUNTIME=${RUNTIME:-$REPO/skiff}
 case $RUNTIME in */*) ;; *) RUNTIME=$(command -v "$RUNTIME" || echo "$RUNTIME") ;; esac # RUNTIME=runc
-START_TIME=$(date +%s)
-
-PASSED=0
-FAILED=0
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
-oneline() { tr '\n\t' '  ' | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-400; }
-# check NAME FUNC ARGS...: FUNC prints its reason and returns non-zero on failure.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(printf '%s' "$out" | oneline)"; fi
-}
-finish() {
-	echo "# containerd e2e, RUNTIME=$RUNTIME: $(($(date +%s) - START_TIME))s"
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
-	exit
-}
+E2E_NAME=containerd
+# shellcheck source=tests/e2e/lib.sh
+. "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- prerequisites
 missing=""
@@ -308,11 +292,6 @@ t_metrics() {
 # ctr task delete reports a non-zero status as a warning: "exit with non-zero exit code N".
 exit_code() { case $1 in *"exit with non-zero exit code "*) printf '%s' "${1##*exit code }" | tr -dc 0-9 ;; *) echo 0 ;; esac; }
 
-cgroup_dir() { # pid controller -> host path of the pid's cgroup in that v1 hierarchy
-	local p
-	p=$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' "/proc/$1/cgroup")
-	[ -n "$p" ] && echo "/sys/fs/cgroup/$2$p"
-}
 
 t_pause_resume() {
 	local out pid fz
@@ -581,11 +560,6 @@ t_no_leaks() {
 	[ -z "$bad" ] || { echo "$bad"; return 1; }
 }
 
-t_dev_null() {
-	local s
-	s=$(stat -c '%F %t:%T %a %U:%G' /dev/null)
-	[ "$s" = "character special file 1:3 666 root:root" ] || { echo "host /dev/null is now: $s"; return 1; }
-}
 
 # ---------------------------------------------------------------- run
 if ! start_daemon >"$T/start.err" 2>&1; then
