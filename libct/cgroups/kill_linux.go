@@ -197,6 +197,12 @@ func removeCgroup(dir string) error {
 }
 
 func removeOnce(dir string) error {
+	// A container's cgroup rarely has children: try it alone before walking
+	// it (the walk lists every control file, 10 hierarchies of them on v1,
+	// a tenth of delete's CPU).
+	if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
+		return nil
+	}
 	for _, sub := range subdirsDeepFirst(dir) {
 		if err := unix.Rmdir(sub); err != nil && err != unix.ENOENT {
 			return newFileError("", "rmdir", sub, err)
