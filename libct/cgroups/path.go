@@ -17,11 +17,21 @@ type mountEntry struct {
 }
 
 // parseMountinfo returns the cgroup and cgroup2 mounts of a mountinfo
-// file, the first mount of each mountpoint only.
+// file, the first mount of each mountpoint only, and none that a later
+// mount of another type covers (a tmpfs over the hybrid "unified" mount, as
+// bench/run.sh makes for crun, or a runtime's view of a nested host).
 func parseMountinfo(data string) []mountEntry {
 	var out []mountEntry
 	seen := map[string]bool{}
-	for _, line := range strings.Split(data, "\n") {
+	lines := strings.Split(data, "\n")
+	top := map[string]string{} // mountpoint -> type of its last mount
+	for _, line := range lines {
+		pre, post, ok := strings.Cut(line, " - ")
+		if f, t := strings.Fields(pre), strings.Fields(post); ok && len(f) >= 5 && len(t) >= 1 {
+			top[unescapeMount(f[4])] = t[0]
+		}
+	}
+	for _, line := range lines {
 		pre, post, ok := strings.Cut(line, " - ")
 		if !ok {
 			continue
@@ -32,7 +42,7 @@ func parseMountinfo(data string) []mountEntry {
 			continue
 		}
 		m := mountEntry{root: unescapeMount(f[3]), mountpoint: unescapeMount(f[4]), v2: t[0] == "cgroup2"}
-		if seen[m.mountpoint] {
+		if seen[m.mountpoint] || (top[m.mountpoint] != "cgroup" && top[m.mountpoint] != "cgroup2") {
 			continue
 		}
 		seen[m.mountpoint] = true

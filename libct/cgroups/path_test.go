@@ -32,6 +32,19 @@ func TestParseMountinfo(t *testing.T) {
 	}
 }
 
+func TestParseMountinfoCovered(t *testing.T) {
+	// bench/run.sh's cgroup-v1 view: a tmpfs over the cgroup2 mount
+	in := hybridMountinfo + "50 41 0:45 / /sys/fs/cgroup/unified rw,relatime - tmpfs skiff-bench-view rw,size=4096k,mode=755\n"
+	for _, m := range parseMountinfo(in) {
+		if m.mountpoint == "/sys/fs/cgroup/unified" {
+			t.Errorf("a covered cgroup2 mount was returned: %+v", m)
+		}
+	}
+	if n := len(parseMountinfo(in)); n != 6 {
+		t.Errorf("got %d mounts, want the 6 v1 ones", n)
+	}
+}
+
 func TestParseProcCgroup(t *testing.T) {
 	in := "9:name=systemd:/\n4:memory:/process_api/71da\n2:cpu,cpuacct:/a\n0::/user.slice\n"
 	got := parseProcCgroup(in)

@@ -187,13 +187,23 @@ func (h hierarchy) containerPath(paths map[string]string) string {
 }
 
 func hostHierarchies() ([]hierarchy, error) {
-	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	all, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return nil, fmt.Errorf("read the host's cgroup mounts: %w", err)
 	}
+	// A cgroup mount covered by a later mount of another type is not
+	// visible (a tmpfs over the hybrid "unified" mount): the cgroup
+	// manager skips it too.
+	top := map[string]string{}
+	for _, m := range all {
+		top[m.Mountpoint] = m.FSType
+	}
 	var out []hierarchy
 	seen := map[string]bool{}
-	for _, m := range mounts {
+	for _, m := range all {
+		if (m.FSType != "cgroup" && m.FSType != "cgroup2") || (top[m.Mountpoint] != "cgroup" && top[m.Mountpoint] != "cgroup2") {
+			continue
+		}
 		if seen[m.Mountpoint] {
 			continue
 		}
