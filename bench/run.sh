@@ -315,6 +315,7 @@ wait_gone() { # pid: until it has exited (gone or zombie), polled every 0.2 ms
 }
 
 # ---------------------------------------------------------------------------------------
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "runtimes: $(for l in "${LAB[@]}"; do printf '%s %s (%s)  ' "$l" "${VER[$l]}" "${RT[$l]}"; done)"
 say "runs $RUNS, cycles $CYCLES, concurrency $CONC, rss-runs $RSS_RUNS, reps $REPS, gap ${GAP_MS} ms$( ((QUICK)) && echo ', quick')"
 
@@ -567,7 +568,7 @@ crun_of() { stat_of crun "$1" median; }
 {
 	echo "## skiff benchmark, run $RUNID"
 	echo
-	echo "$(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); runs $RUNS, cycles $CYCLES, concurrency $CONC, reps $REPS, gap ${GAP_MS} ms$( ((VIEW)) && echo ', cgroup v1 view')$( ((QUICK)) && echo ', QUICK (smoke figures, not for quoting)')"
+	echo "$(uname -r), $(nproc) CPUs, load $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (the concurrent batches raise it); runs $RUNS, cycles $CYCLES, concurrency $CONC, reps $REPS, gap ${GAP_MS} ms$( ((VIEW)) && echo ', cgroup v1 view')$( ((QUICK)) && echo ', QUICK (smoke figures, not for quoting)')"
 	echo
 	h() { have "$1" && echo "$1 ${VER[$1]}" || echo "$1 (not run)"; }
 	echo "| figure | $(h skiff) | $(h runc) | $(h crun) | skiff/runc | skiff/crun | target for skiff | met |"
