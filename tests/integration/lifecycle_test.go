@@ -166,9 +166,15 @@ func TestDeleteForceRunning(t *testing.T) {
 }
 
 func TestKillSignalNamesAndNumbers(t *testing.T) {
-	b := newBundle(t, "sh", "-c", "trap 'echo usr1 >> /tmp/sigs' USR1; trap 'echo usr2 >> /tmp/sigs' USR2; while true; do sleep 0.05; done")
+	b := newBundle(t, "sh", "-c", "trap 'echo usr1 >> /tmp/sigs' USR1; trap 'echo usr2 >> /tmp/sigs' USR2; touch /tmp/ready; while true; do sleep 0.05; done")
 	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
 	sigFile := filepath.Join(b.Dir, "rootfs/tmp/sigs")
+	// A signal that arrives before the shell installed its traps kills it
+	// (the default action of USR1): wait for them.
+	waitFor(t, 5*time.Second, "the traps to be set", func() bool {
+		_, err := os.Stat(filepath.Join(b.Dir, "rootfs/tmp/ready"))
+		return err == nil
+	})
 	// One at a time: a signal sent while the same one is pending merges.
 	for i, sig := range []string{"USR1", "SIGUSR2", "usr1", "12"} {
 		b.MustSkiff("kill", b.ID, sig)
