@@ -276,6 +276,14 @@ rm_libpod_parent() {
 on_exit() {
 	local rc=$? f r pid
 	cleanup_podman
+	# podman passes no --root: the runtime's default state root is used. If
+	# this run made it, it goes too (runtime caches such as skiff's compiled
+	# seccomp filters in .cache included; container state dirs never: those
+	# are a leak the checks report).
+	if [ -n "${RT_ROOT_MADE:-}" ] && [ -d "$RT_ROOT_MADE" ]; then
+		rm -rf --one-file-system "$RT_ROOT_MADE/.cache"
+		rmdir "$RT_ROOT_MADE" 2>/dev/null || true
+	fi
 	# if podman could not remove a container, kill its processes (this run started them)
 	for f in "${T:-/nonexistent}"/cids/* "${T:-/nonexistent}"/cids-nostart/*; do
 		[ -e "$f" ] || continue
@@ -296,6 +304,8 @@ on_exit() {
 	fi
 	exit $rc
 }
+RT_ROOT_MADE=""
+[ -e "/run/$RTNAME" ] || RT_ROOT_MADE=/run/$RTNAME
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 

@@ -51,6 +51,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	// The containers' cgroups are gone (each test checks); their common
+	// parent, which the first container made, goes too.
+	for _, d := range cgroupDirs(cgroupParent) {
+		_ = os.Remove(d)
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
