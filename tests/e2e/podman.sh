@@ -82,6 +82,9 @@ CONMON=$(command -v conmon || echo /usr/libexec/podman/conmon)
 T=$(mktemp -d /tmp/skiff-e2e-podman.XXXXXX)
 chmod 0755 "$T"
 mkdir -p "$T"/{root,runroot,tmp,bin,conf,networks,cids,cids-nostart,vol,rootfs,err,volumes}
+# conmon 2.1 writes its cgroup v1 OOM marker ("oom") into its working directory:
+# keep that, and anything else podman or conmon drop in the cwd, in the private dir.
+cd "$T"
 WRAP=$T/bin/$RTNAME
 RTLOG=$T/runtime-argv.log
 : >"$RTLOG"
