@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/sysfile"
 )
 
 // fileError is a failed operation on a cgroup file: one line naming the
@@ -176,39 +178,11 @@ func quoteValue(v string) string {
 
 func readFile(dir, file string) (string, error) {
 	p := dir + "/" + file
-	b, err := readSmall(p)
+	b, err := sysfile.ReadSmall(p)
 	if err != nil {
 		return "", newFileError("", "read", p, err)
 	}
 	return string(b), nil
-}
-
-// readSmall reads a control file with plain syscalls: os.ReadFile adds an
-// fstat, fcntls and a netpoller attempt per file, more than the read of a
-// one-line file costs (list reads freezer.state for every container).
-func readSmall(p string) ([]byte, error) {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	b := make([]byte, 0, 512)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+n]
-	}
 }
 
 // readUint reads a one-number file; "max" is the largest value.
