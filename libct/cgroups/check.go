@@ -517,3 +517,24 @@ func hostHugePageSizes() []uint64 {
 	}
 	return out
 }
+
+// checkName refuses a cgroupsPath the cgroupfs drivers cannot use, or a
+// cgroup with neither a path nor an id to name it.
+func checkName(c Config) error {
+	if err := checkCgroupsPath(c.Path); err != nil {
+		return fmt.Errorf("linux.cgroupsPath %q: %w", c.Path, err)
+	}
+	if c.Path == "" && c.ID == "" {
+		return errors.New("cgroups: neither linux.cgroupsPath nor a container id to name the cgroup")
+	}
+	return nil
+}
+
+// checkFits refuses resources the host cannot apply (Set of every driver).
+func checkFits(r *specs.LinuxResources) error {
+	h, err := getHost()
+	if err != nil {
+		return err
+	}
+	return problemsErr(checkResources(h, r))
+}

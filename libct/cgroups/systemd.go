@@ -349,11 +349,7 @@ func (m *systemd) OOMEvents(stop <-chan struct{}) (<-chan struct{}, error) {
 // Set updates the unit's properties (so systemd keeps them), then the
 // files.
 func (m *systemd) Set(r *specs.LinuxResources, o SetOptions) error {
-	h, err := getHost()
-	if err != nil {
-		return err
-	}
-	if err := problemsErr(checkResources(h, r)); err != nil {
+	if err := checkFits(r); err != nil {
 		return err
 	}
 	props, err := resourceProperties(r, m.legacy)

@@ -36,11 +36,8 @@ type v1Dir struct {
 }
 
 func newV1(h *host, c Config) (*v1, error) {
-	if err := checkCgroupsPath(c.Path); err != nil {
-		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", c.Path, err)
-	}
-	if c.Path == "" && c.ID == "" {
-		return nil, errors.New("cgroups: neither linux.cgroupsPath nor a container id to name the cgroup")
+	if err := checkName(c); err != nil {
+		return nil, err
 	}
 	m := &v1{cfg: c, paths: map[string]string{}, rootless: c.Rootless}
 	for _, hm := range h.v1 {
@@ -477,11 +474,7 @@ func (m *v1) Thaw() error {
 }
 
 func (m *v1) Set(r *specs.LinuxResources, o SetOptions) error {
-	h, err := getHost()
-	if err != nil {
-		return err
-	}
-	if err := problemsErr(checkResources(h, r)); err != nil {
+	if err := checkFits(r); err != nil {
 		return err
 	}
 	// After Load the linux.devices nodes are unknown: callers that do not

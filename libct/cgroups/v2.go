@@ -28,11 +28,8 @@ type v2 struct {
 }
 
 func newV2(h *host, c Config) (*v2, error) {
-	if err := checkCgroupsPath(c.Path); err != nil {
-		return nil, fmt.Errorf("linux.cgroupsPath %q: %w", c.Path, err)
-	}
-	if c.Path == "" && c.ID == "" {
-		return nil, errors.New("cgroups: neither linux.cgroupsPath nor a container id to name the cgroup")
+	if err := checkName(c); err != nil {
+		return nil, err
 	}
 	m := &v2{cfg: c, mount: h.v2.mountpoint, rootless: c.Rootless}
 	m.dir = hierDir(h.v2.mountpoint, h.v2.root, ownBase(h.own[""]), c.Path, c.ID)
@@ -372,11 +369,7 @@ func waitEvent(dir, key, value string, timeout time.Duration) bool {
 }
 
 func (m *v2) Set(r *specs.LinuxResources, o SetOptions) error {
-	h, err := getHost()
-	if err != nil {
-		return err
-	}
-	if err := problemsErr(checkResources(h, r)); err != nil {
+	if err := checkFits(r); err != nil {
 		return err
 	}
 	return setV2(m.dir, r, m.cfg.Devices, o, m.rootless)
