@@ -88,9 +88,12 @@ func createContainerTTY(ctx *cli.Context, id string, detach bool) (_ *libct.Cont
 		if tty, err = newForegroundTTY(); err != nil {
 			return nil, nil, err
 		}
+		// The returns below set the named tty to nil before deferred
+		// calls run: close the one made here.
+		made := tty
 		defer func() {
 			if err != nil {
-				tty.close()
+				made.close()
 			}
 		}()
 		o.ConsoleSocket = tty.consoleSocket()

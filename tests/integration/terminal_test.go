@@ -371,3 +371,16 @@ func TestTerminalForegroundExec(t *testing.T) {
 		t.Fatalf("skiff exec -t exited %d, want 4\n%s", code, out.out.String())
 	}
 }
+
+// A foreground run with a terminal whose create fails reports the error
+// and cleans up (it used to panic on the half-made terminal).
+func TestTerminalForegroundCreateFailure(t *testing.T) {
+	b := newBundle(t, "no-such-shell")
+	b.Spec.Process.Terminal = true
+	r := b.Run()
+	if r.Code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	contains(t, r.Stderr, "executable file not found in $PATH")
+	notContains(t, r.Stderr, "panic")
+}
