@@ -23,7 +23,7 @@ func Load(bundle string) (*specs.Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("read %s: no such file or directory (is --bundle right? `skiff spec` writes an example): %w", path, fs.ErrNotExist)
+			return nil, missingConfig(path)
 		}
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -82,3 +82,13 @@ func lineCol(data []byte, off int64) (int, int) {
 	col := int(off) - bytes.LastIndexByte(before, '\n')
 	return line, col
 }
+
+// missingConfig is a bundle without config.json; errors.Is(err,
+// fs.ErrNotExist) holds.
+type missingConfig string
+
+func (m missingConfig) Error() string {
+	return "read " + string(m) + ": no such file or directory (is --bundle right? `skiff spec` writes an example)"
+}
+
+func (m missingConfig) Unwrap() error { return fs.ErrNotExist }
