@@ -584,41 +584,18 @@ t_runtime_state_clean() {
 
 # Runs in the main shell (not through check): it must reap the daemon.
 stop_daemon() {
-	local i st
 	kill -TERM "$DOCKERD_PID" 2>/dev/null || { fail daemon-stop "dockerd ($DOCKERD_PID) already gone"; return; }
-	for i in $(seq 200); do
-		st=$(ps -o stat= -p "$DOCKERD_PID" 2>/dev/null)
-		case $st in "" | Z*) wait "$DOCKERD_PID" 2>/dev/null; DOCKERD_PID=""; break ;; esac
-		sleep 0.1
-	done
-	[ -z "$DOCKERD_PID" ] || { fail daemon-stop "dockerd did not exit within 20s of SIGTERM"; return; }
+	wait_gone "$DOCKERD_PID" 200 || { fail daemon-stop "dockerd did not exit within 20s of SIGTERM"; return; }
+	DOCKERD_PID=""
 	kill -TERM "$CTRD_PID" 2>/dev/null || { fail daemon-stop "containerd ($CTRD_PID) already gone"; return; }
-	for i in $(seq 150); do
-		st=$(ps -o stat= -p "$CTRD_PID" 2>/dev/null)
-		case $st in "" | Z*) wait "$CTRD_PID" 2>/dev/null; CTRD_PID=""; pass daemon-stop; return ;; esac
-		sleep 0.1
-	done
-	fail daemon-stop "containerd did not exit within 15s of SIGTERM"
+	if wait_gone "$CTRD_PID" 150; then CTRD_PID=""; pass daemon-stop; else fail daemon-stop "containerd did not exit within 15s of SIGTERM"; fi
 }
 
 t_no_leaks() {
-	local bad="" m p c s
-	m=$(awk -v s="$T" 'index($5, s) == 1 { print $5 }' /proc/self/mountinfo)
-	[ -z "$m" ] || bad="$bad mounts: $(echo $m);"
-	p=$(ps -eo pid=,args= | awk -v s="$T" -v me=$$ 'index($0, s) && $1 != me && !/awk/')
-	[ -z "$p" ] || bad="$bad processes: $(echo $p);"
-	# container processes: any process still in one of the containers' cgroups
-	p=$(grep -l -F "$CGPARENT/" /proc/[0-9]*/cgroup 2>/dev/null | while read -r f; do d=${f%/cgroup}; echo "${d#/proc/}($(cat "$d/comm" 2>/dev/null))"; done)
-	[ -z "$p" ] || bad="$bad container processes: $(echo $p);"
-	c=$(find /sys/fs/cgroup -mindepth 2 -type d -path "*$CGPARENT/*" 2>/dev/null)
-	[ -z "$c" ] || bad="$bad cgroups: $(echo $c);"
-	ls /run/containerd/s 2>/dev/null | sort >"$T/shim-sockets.after"
-	s=$(comm -13 "$T/shim-sockets.before" "$T/shim-sockets.after" | while read -r f; do
-		[ -S "/run/containerd/s/$f" ] && ! grep -q "/run/containerd/s/$f" /proc/net/unix && echo "$f"
-	done)
-	[ -z "$s" ] || bad="$bad shim sockets: $(echo $s);"
+	local bad
+	bad=$(engine_leaks "$CGPARENT")
 	[ ! -e /etc/docker/key.json ] || [ /etc/docker/key.json -ot "$T" ] || bad="$bad /etc/docker/key.json written;"
-	[ -z "$bad" ] || { echo "$bad"; return 1; }
+	[ -z "$bad" ] || { echo $bad; return 1; }
 }
 
 
