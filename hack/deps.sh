@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs what building and testing skiff needs on Debian 12, only when it
-# is missing: libseccomp (cgo), a static busybox (test and demo bundles).
+# is missing: libseccomp and glibc's static archives (skiff is linked
+# statically), a static busybox (test and demo bundles).
 set -eu
 need=""
-for p in libseccomp-dev busybox-static pkg-config gcc; do
+for p in libseccomp-dev libc6-dev busybox-static pkg-config gcc; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ -n "$need" ]; then
