@@ -3,7 +3,6 @@ module github.com/skiff-runtime/skiff
 go 1.26.8
 
 require (
-	github.com/cilium/ebpf v0.22.0
 	github.com/containerd/console v1.0.5
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/cyphar/filepath-securejoin v0.7.0
