@@ -97,15 +97,31 @@ func (c *Container) Status() string {
 	if !alive(st.Pid, st.PidStart) {
 		return StatusStopped
 	}
-	if m, err := c.Cgroup(); err == nil && m != nil {
-		if frozen, err := m.Frozen(); err == nil && frozen {
-			return StatusPaused
-		}
+	if c.frozen() {
+		return StatusPaused
 	}
 	if _, err := os.Lstat(filepath.Join(c.dir, state.FifoFile)); err == nil {
 		return StatusCreated
 	}
 	return StatusRunning
+}
+
+// frozen reads the freezer file of the container's cgroup; only that file,
+// with no cgroup manager built, when none was loaded yet.
+func (c *Container) frozen() bool {
+	if c.cg != nil {
+		f, err := c.cg.Frozen()
+		return err == nil && f
+	}
+	if len(c.State.Cgroup) == 0 || string(c.State.Cgroup) == "null" {
+		return false
+	}
+	var saved cgroups.Saved
+	if err := json.Unmarshal(c.State.Cgroup, &saved); err != nil {
+		return false
+	}
+	f, err := cgroups.FrozenSaved(saved)
+	return err == nil && f
 }
 
 // OCIState is the `state` output: the runtime-spec state plus runc's

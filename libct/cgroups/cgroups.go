@@ -153,6 +153,21 @@ func New(c Config) (Manager, error) {
 	return m, nil
 }
 
+// FrozenSaved reports whether the cgroup of a saved state is frozen, reading
+// the one freezer file without building a manager (list and start ask
+// this of every container).
+func FrozenSaved(s Saved) (bool, error) {
+	v1 := s.Driver == DriverV1 || (s.Driver == DriverSystemd && s.Legacy)
+	if !v1 && s.Driver != DriverV2 && s.Driver != DriverSystemd {
+		_, err := Load(s)
+		return false, err
+	}
+	if v1 {
+		return frozenV1(s.Paths["freezer"])
+	}
+	return frozenV2(s.Paths[""])
+}
+
 // Load rebuilds a Manager from its saved form.
 func Load(s Saved) (Manager, error) {
 	switch s.Driver {

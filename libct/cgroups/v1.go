@@ -412,8 +412,10 @@ func (m *v1) Destroy() error {
 	return first
 }
 
-func (m *v1) Frozen() (bool, error) {
-	d := m.paths["freezer"]
+func (m *v1) Frozen() (bool, error) { return frozenV1(m.paths["freezer"]) }
+
+// frozenV1 reads freezer.state of the freezer directory d ("": none).
+func frozenV1(d string) (bool, error) {
 	if d == "" {
 		return false, nil
 	}
