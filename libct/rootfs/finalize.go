@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +22,7 @@ func (r *Root) Finalize() error {
 	defer root.Close()
 
 	for _, m := range r.roLater {
-		f, err := pathrs.OpenatInRoot(root, m.dest)
+		f, err := openInRoot(root, m.dest)
 		if err != nil {
 			return fmt.Errorf("make %s read-only: %w", m.dest, err)
 		}
@@ -68,7 +67,7 @@ func remountRootReadonly() error {
 // readonlyPath covers p with a read-only recursive bind of itself. A
 // missing path is not an error (the spec lists paths that may not exist).
 func readonlyPath(root *os.File, p string) error {
-	f, err := pathrs.OpenatInRoot(root, p)
+	f, err := openInRoot(root, p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -108,7 +107,7 @@ func maskPaths(root *os.File, paths []string) error {
 		}
 	}()
 	for i, p := range paths {
-		f, err := pathrs.OpenatInRoot(root, p)
+		f, err := openInRoot(root, p)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue
@@ -167,7 +166,7 @@ func moveOnto(tree, target int) error {
 }
 
 func openDevNull(root *os.File) (int, error) {
-	f, err := pathrs.OpenatInRoot(root, "/dev/null")
+	f, err := openInRoot(root, "/dev/null")
 	if err != nil {
 		return -1, fmt.Errorf("open the container's /dev/null: %w", err)
 	}

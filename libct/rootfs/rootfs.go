@@ -3,7 +3,7 @@
 // then read-only and masked paths.
 //
 // Every path inside the rootfs is resolved relative to a file descriptor of
-// the rootfs (openat2 RESOLVE_IN_ROOT through filepath-securejoin), never by
+// the rootfs (openat2 RESOLVE_IN_ROOT, resolve.go), never by
 // joining strings, and every mount is made onto the descriptor that was
 // resolved, so a symlink swapped in by a container sharing a volume cannot
 // redirect a mount to the host (CVE-2021-30465, CVE-2024-45310).
@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
@@ -211,7 +210,7 @@ func (r *Root) inRoot(f *os.File) (string, error) {
 // mkdirAll creates dir (a path inside the rootfs) and returns an O_PATH
 // handle to it, resolving every component inside the rootfs.
 func (r *Root) mkdirAll(dir string, mode os.FileMode) (*os.File, error) {
-	return pathrs.MkdirAllHandle(r.fd, dir, mode)
+	return mkdirInRoot(r.fd, dir, mode)
 }
 
 // createFile creates an empty file at p (inside the rootfs) if nothing is
@@ -230,12 +229,12 @@ func (r *Root) createFile(p string) (*os.File, error) {
 		!errors.Is(err, unix.ENXIO) && !errors.Is(err, unix.EROFS) && !errors.Is(err, unix.EACCES) {
 		return nil, err
 	}
-	return pathrs.OpenatInRoot(r.fd, p)
+	return openInRoot(r.fd, p)
 }
 
 // open resolves p inside the rootfs to an O_PATH handle.
 func (r *Root) open(p string) (*os.File, error) {
-	return pathrs.OpenatInRoot(r.fd, p)
+	return openInRoot(r.fd, p)
 }
 
 func cleanDest(d string) string {
