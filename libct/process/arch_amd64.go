@@ -1,8 +1,6 @@
 package process
 
-import "debug/elf"
-
-func nativeMachine() elf.Machine { return elf.EM_X86_64 }
+func nativeMachine() elfMachine { return emX86_64 }
 
 // compatMachine: i386 binaries run on x86-64 kernels with IA32 emulation.
-func compatMachine(m elf.Machine) bool { return m == elf.EM_386 }
+func compatMachine(m elfMachine) bool { return m == em386 }

@@ -2,8 +2,6 @@
 
 package process
 
-import "debug/elf"
+func nativeMachine() elfMachine { return emNone }
 
-func nativeMachine() elf.Machine { return elf.EM_NONE }
-
-func compatMachine(m elf.Machine) bool { return false }
+func compatMachine(m elfMachine) bool { return false }

@@ -2,7 +2,6 @@ package process
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -119,24 +118,16 @@ func fileOwner(st os.FileInfo) (uint32, uint32) {
 }
 
 func explainELF(path string, f *os.File) error {
-	ef, err := elf.NewFile(f)
+	ef, err := readELF(f)
 	if err != nil {
 		return fmt.Errorf("exec %s: exec format error: a corrupt ELF file: %v", path, err)
 	}
-	if want := nativeMachine(); want != elf.EM_NONE && ef.Machine != want && !compatMachine(ef.Machine) {
-		return fmt.Errorf("exec %s: exec format error: the binary is built for %s, this host runs %s", path, ef.Machine, want)
+	if want := nativeMachine(); want != emNone && ef.machine != want && !compatMachine(ef.machine) {
+		return fmt.Errorf("exec %s: exec format error: the binary is built for %s, this host runs %s", path, ef.machine, want)
 	}
-	for _, p := range ef.Progs {
-		if p.Type != elf.PT_INTERP {
-			continue
-		}
-		b := make([]byte, p.Filesz)
-		if _, err := p.ReadAt(b, 0); err != nil {
-			return nil
-		}
-		interp := strings.TrimRight(string(b), "\x00")
-		if _, err := os.Stat(interp); errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("exec %s: no such file or directory: its ELF interpreter %s is not in the container's rootfs (a dynamically linked binary from another distribution, or missing libc?)", path, interp)
+	if ef.interp != "" {
+		if _, err := os.Stat(ef.interp); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("exec %s: no such file or directory: its ELF interpreter %s is not in the container's rootfs (a dynamically linked binary from another distribution, or missing libc?)", path, ef.interp)
 		}
 	}
 	return nil

@@ -46,7 +46,7 @@ func TestExplain(t *testing.T) {
 		return p
 	}
 	other := elf.EM_AARCH64
-	if nativeMachine() == elf.EM_AARCH64 {
+	if nativeMachine() == elfMachine(elf.EM_AARCH64) {
 		other = elf.EM_X86_64
 	}
 	sh := "/bin/sh"
@@ -65,13 +65,13 @@ func TestExplain(t *testing.T) {
 		{"no x bit", write("plain.sh", []byte("#!/bin/sh\n"), 0o644), []string{"permission denied", "not executable", "chmod +x"}},
 		{"directory", dir, []string{"permission denied", "directory"}},
 		{"wrong arch", write("arm", elfHeader(other, ""), 0o755), []string{"exec format error", "built for " + other.String()}},
-		{"missing ELF interpreter", write("dyn", elfHeader(nativeMachine(), "/lib/ld-nowhere.so.1"), 0o755), []string{"no such file or directory", "ELF interpreter /lib/ld-nowhere.so.1"}},
-		{"ELF with interpreter", write("dynok", elfHeader(nativeMachine(), sh), 0o755), nil},
+		{"missing ELF interpreter", write("dyn", elfHeader(elf.Machine(nativeMachine()), "/lib/ld-nowhere.so.1"), 0o755), []string{"no such file or directory", "ELF interpreter /lib/ld-nowhere.so.1"}},
+		{"ELF with interpreter", write("dynok", elfHeader(elf.Machine(nativeMachine()), sh), 0o755), nil},
 		{"corrupt ELF", write("bad", []byte("\x7fELF\x02"), 0o755), []string{"exec format error", "corrupt ELF"}},
 		{"missing", filepath.Join(dir, "nope"), []string{"no such file or directory"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.name == "wrong arch" && nativeMachine() == elf.EM_NONE {
+			if c.name == "wrong arch" && nativeMachine() == emNone {
 				t.Skip("native machine unknown on this architecture")
 			}
 			err := Explain(c.path)
@@ -142,5 +142,37 @@ func TestBuildEnv(t *testing.T) {
 	got = BuildEnv([]string{"HOME=/h"}, nil, 0)
 	if len(got) != 1 || got[0] != "HOME=/h" {
 		t.Fatalf("a set HOME is kept: %q", got)
+	}
+}
+
+// readELF agrees with debug/elf on real binaries of the host.
+func TestReadELFMatchesDebugELF(t *testing.T) {
+	for _, p := range []string{"/bin/sh", "/bin/busybox", "/proc/self/exe", "/usr/bin/env"} {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		ours, err := readELF(f)
+		if err != nil {
+			t.Errorf("readELF(%s): %v", p, err)
+			f.Close()
+			continue
+		}
+		ef, err := elf.NewFile(f)
+		if err != nil {
+			t.Fatalf("debug/elf %s: %v", p, err)
+		}
+		interp := ""
+		for _, ph := range ef.Progs {
+			if ph.Type == elf.PT_INTERP {
+				b := make([]byte, ph.Filesz)
+				ph.ReadAt(b, 0)
+				interp = strings.TrimRight(string(b), "\x00")
+			}
+		}
+		if uint16(ours.machine) != uint16(ef.Machine) || ours.interp != interp || ours.machine.String() != ef.Machine.String() {
+			t.Errorf("%s: readELF %v %q, debug/elf %v %q", p, ours.machine, ours.interp, ef.Machine, interp)
+		}
+		f.Close()
 	}
 }
