@@ -200,21 +200,29 @@ func copyCPUSetDown(mount, dir string) error {
 		return nil
 	}
 	parent := mount
+	// above holds what the level above has, once read, so that a chain of
+	// new directories reads each value once.
+	files := [2]string{"cpuset.cpus", "cpuset.mems"}
+	var above [2]string
 	for _, comp := range strings.Split(rel, "/") {
 		cur := parent + "/" + comp
-		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		for i, f := range files {
 			v, err := readFile(cur, f)
 			if err != nil {
 				return err
 			}
-			if strings.TrimSpace(v) != "" {
+			if v = strings.TrimSpace(v); v != "" {
+				above[i] = v
 				continue
 			}
-			pv, err := readFile(parent, f)
-			if err != nil {
-				return err
+			if above[i] == "" {
+				pv, err := readFile(parent, f)
+				if err != nil {
+					return err
+				}
+				above[i] = strings.TrimSpace(pv)
 			}
-			if err := writeFile(cur, f, strings.TrimSpace(pv), ""); err != nil {
+			if err := writeFile(cur, f, above[i], ""); err != nil {
 				return err
 			}
 		}

@@ -164,7 +164,12 @@ func (m *v1) set(r *specs.LinuxResources, devs []specs.LinuxDevice, o SetOptions
 
 // write is writeFile, tolerating permission errors in rootless mode.
 func (m *v1) write(dir, file, value, field string) error {
-	err := writeFile(dir, file, value, field)
+	return m.ignoreRootless(writeFile(dir, file, value, field))
+}
+
+// ignoreRootless drops a permission error of a rootless container: its
+// cgroups are best effort.
+func (m *v1) ignoreRootless(err error) error {
 	if err != nil && m.rootless && permissionErr(err) {
 		return nil
 	}
