@@ -493,14 +493,21 @@ func (c *Container) serveInit(p *started, s *specs.Spec, prog *seccomp.Program, 
 			if err != nil {
 				return c.replyError(p, fmt.Errorf("read the start time of the container's init: %w", err))
 			}
+			// The init may park on the FIFO while state.json is written:
+			// create returns only after both, and a failed save kills the
+			// init (undo) before anyone can start it.
+			if err := p.conn.Send(&proto.Message{Type: proto.TypeOK}); err != nil {
+				return err
+			}
 			c.State.Pid = p.pid
 			c.State.PidStart = start
 			c.State.Phase = state.PhaseCreated
 			d := &state.Dir{Path: c.dir}
 			if err := d.Save(c.State); err != nil {
-				return c.replyError(p, err)
+				return err
 			}
 			ready = true
+			continue
 		case proto.TypeLog:
 			logInit(m)
 			continue
