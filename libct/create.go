@@ -97,6 +97,15 @@ func normalize(s *specs.Spec, bundle string) {
 	if s.Root != nil && !filepath.IsAbs(s.Root.Path) {
 		s.Root.Path = filepath.Join(bundle, s.Root.Path)
 	}
+	// The rootfs is handled through descriptors whose paths the kernel
+	// reports resolved, so a root.path through a symlink (the rootfs
+	// itself, or a directory above it) is used as its real path. runc
+	// refuses such a path; a missing one is left for Validate to report.
+	if s.Root != nil && s.Root.Path != "" {
+		if real, err := filepath.EvalSymlinks(s.Root.Path); err == nil {
+			s.Root.Path = real
+		}
+	}
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
 		if m.Source == "" || filepath.IsAbs(m.Source) {

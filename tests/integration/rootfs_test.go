@@ -68,6 +68,30 @@ func TestRelativeBindSourceIsBundleRelative(t *testing.T) {
 	contains(t, b.MustRun(), "bundle-relative")
 }
 
+// A root.path through symlinks (the rootfs itself, and a directory above
+// it) runs the container from the real directory; state records it.
+func TestRootfsThroughSymlinks(t *testing.T) {
+	b := newBundle(t, "cat", "/etc/marker")
+	os.WriteFile(filepath.Join(b.Dir, "rootfs", "etc", "marker"), []byte("real-rootfs\n"), 0o644)
+	os.Rename(filepath.Join(b.Dir, "rootfs"), filepath.Join(b.Dir, "real"))
+	os.Symlink("real", filepath.Join(b.Dir, "rootfs"))
+	os.Symlink(b.Dir, filepath.Join(b.Dir, "up"))
+	for _, p := range []string{"rootfs", filepath.Join(b.Dir, "up", "rootfs")} {
+		b.Spec.Root.Path = p
+		b.Save()
+		contains(t, b.MustRun(), "real-rootfs")
+	}
+	b.Spec.Process.Args = []string{"sleep", "100"}
+	b.Save()
+	b.MustSkiff("create", "--bundle", b.Dir, b.ID)
+	want, _ := filepath.EvalSymlinks(filepath.Join(b.Dir, "real"))
+	if got := b.State()["rootfs"]; got != want {
+		t.Errorf("state rootfs = %v, want %s", got, want)
+	}
+	b.MustSkiff("delete", "--force", b.ID)
+	b.NoLeaks()
+}
+
 // PITFALLS 3: mount destinations through symlinks that point out of the
 // rootfs land inside it.
 func TestMountDestinationSymlinksStayInRootfs(t *testing.T) {
