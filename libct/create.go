@@ -511,6 +511,12 @@ func (c *Container) serveInit(p *started, s *specs.Spec, prog *seccomp.Program, 
 			c.State.Pid = p.pid
 			c.State.PidStart = start
 			c.State.Phase = state.PhaseCreated
+			if cg != nil {
+				// Now with the parent directories Create made.
+				if c.State.Cgroup, err = json.Marshal(cg.Saved()); err != nil {
+					return err
+				}
+			}
 			d := &state.Dir{Path: c.dir}
 			if err := d.Save(c.State); err != nil {
 				return err

@@ -59,6 +59,11 @@ type Saved struct {
 	// Legacy: the systemd driver on a v1 or hybrid host.
 	Legacy   bool `json:"legacy,omitempty"`
 	Rootless bool `json:"rootless,omitempty"`
+	// Parents are the ancestor directories this container's create made
+	// (cgroupsPath /a/b/<id> with /a/b missing): delete removes them again
+	// once they are empty, so that no directory skiff made outlives the
+	// containers in it. One another container still uses stays.
+	Parents []string `json:"parents,omitempty"`
 }
 
 // Attachment is how the first process of a container (or an exec'd one)

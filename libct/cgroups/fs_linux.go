@@ -215,26 +215,60 @@ func exists(p string) bool {
 }
 
 // mkdirAll creates dir and missing parents, returning the directories it
-// created (top first) so a failure can remove exactly those.
+// created (top first) so a failure can remove exactly those. A parent that
+// vanishes meanwhile (the delete of the last container in it removed it)
+// is made again.
 func mkdirAll(dir string) ([]string, error) {
-	var missing []string
-	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
-		if exists(d) {
-			break
-		}
-		missing = append(missing, d)
-	}
 	var made []string
-	for i := len(missing) - 1; i >= 0; i-- {
-		err := unix.Mkdir(missing[i], 0o755)
-		if err != nil && err != unix.EEXIST {
-			return made, newFileError("", "mkdir", missing[i], err)
+	for attempt := 0; ; attempt++ {
+		var missing []string
+		for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+			if exists(d) {
+				break
+			}
+			missing = append(missing, d)
 		}
-		if err == nil {
-			made = append(made, missing[i])
+		retry := false
+		for i := len(missing) - 1; i >= 0; i-- {
+			err := unix.Mkdir(missing[i], 0o755)
+			if err == unix.ENOENT && attempt < 8 {
+				retry = true
+				break
+			}
+			if err != nil && err != unix.EEXIST {
+				return made, newFileError("", "mkdir", missing[i], err)
+			}
+			if err == nil {
+				made = append(made, missing[i])
+			}
+		}
+		if !retry {
+			return made, nil
 		}
 	}
-	return made, nil
+}
+
+// madeParents is made without dir itself: the ancestors mkdirAll created.
+func madeParents(made []string, dir string) []string {
+	var p []string
+	for _, d := range made {
+		if d != dir {
+			p = append(p, d)
+		}
+	}
+	return p
+}
+
+// removeParents removes the ancestor directories a create made, deepest
+// first, where they are empty now. One that still holds another
+// container's cgroup (EBUSY) stays, and nobody removes it later: only the
+// container that made a directory records it (README, cgroups).
+func removeParents(parents []string) {
+	sorted := append([]string(nil), parents...)
+	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	for _, d := range sorted {
+		_ = unix.Rmdir(d)
+	}
 }
 
 // removeMade removes directories created by mkdirAll, deepest first.

@@ -26,6 +26,8 @@ type v1 struct {
 	rootless bool
 	// inUnit: the systemd driver's scope, which holds the init already.
 	inUnit bool
+	// parents: ancestors Create made (Saved.Parents).
+	parents []string
 }
 
 // v1Dir is one hierarchy's directory and the controllers it serves.
@@ -56,7 +58,7 @@ func newV1(h *host, c Config) (*v1, error) {
 }
 
 func loadV1(s Saved) *v1 {
-	m := &v1{paths: map[string]string{}, rootless: s.Rootless}
+	m := &v1{paths: map[string]string{}, rootless: s.Rootless, parents: s.Parents}
 	byDir := map[string]int{}
 	for ctrl, dir := range s.Paths {
 		m.paths[ctrl] = dir
@@ -104,7 +106,7 @@ func (m *v1) Saved() Saved {
 	for k, v := range m.paths {
 		p[k] = v
 	}
-	return Saved{Driver: DriverV1, Paths: p, Rootless: m.rootless}
+	return Saved{Driver: DriverV1, Paths: p, Rootless: m.rootless, Parents: m.parents}
 }
 
 func (m *v1) Paths() map[string]string {
@@ -139,6 +141,7 @@ func (m *v1) Create() (err error) {
 	for _, d := range m.dirs {
 		mk, err := mkdirAll(d.dir)
 		made = append(made, mk)
+		m.parents = append(m.parents, madeParents(mk, d.dir)...)
 		if err != nil {
 			if m.rootless && permissionErr(err) {
 				logrus.Warnf("rootless: continuing without the %s cgroup: %v", strings.Join(d.ctrls, ","), err)
@@ -165,6 +168,7 @@ func (m *v1) Create() (err error) {
 	if m.unified != "" {
 		mk, err := mkdirAll(m.unified)
 		made = append(made, mk)
+		m.parents = append(m.parents, madeParents(mk, m.unified)...)
 		if err != nil {
 			if !permissionErr(err) || !m.rootless {
 				return err
@@ -416,6 +420,9 @@ func (m *v1) Destroy() error {
 		if err := removeCgroup(d); err != nil && first == nil {
 			first = err
 		}
+	}
+	if first == nil {
+		removeParents(m.parents)
 	}
 	return first
 }

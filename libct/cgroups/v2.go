@@ -25,6 +25,8 @@ type v2 struct {
 	rootless bool
 	// inUnit: the systemd driver's scope, which holds the init already.
 	inUnit bool
+	// parents: ancestors Create made (Saved.Parents).
+	parents []string
 }
 
 func newV2(h *host, c Config) (*v2, error) {
@@ -38,7 +40,7 @@ func newV2(h *host, c Config) (*v2, error) {
 }
 
 func loadV2(s Saved) *v2 {
-	m := &v2{dir: s.Paths[""], mount: cgroupRoot, rootless: s.Rootless}
+	m := &v2{dir: s.Paths[""], mount: cgroupRoot, rootless: s.Rootless, parents: s.Parents}
 	m.rel = relOf(m.mount, m.dir)
 	return m
 }
@@ -52,13 +54,14 @@ func relOf(mount, dir string) string {
 }
 
 func (m *v2) Saved() Saved {
-	return Saved{Driver: DriverV2, Paths: map[string]string{"": m.dir}, Rootless: m.rootless}
+	return Saved{Driver: DriverV2, Paths: map[string]string{"": m.dir}, Rootless: m.rootless, Parents: m.parents}
 }
 
 func (m *v2) Paths() map[string]string { return map[string]string{"": m.dir} }
 
 func (m *v2) Create() (err error) {
 	made, err := createV2(m.mount, m.dir, m.rootless, m.inUnit)
+	m.parents = madeParents(made, m.dir)
 	defer func() {
 		if err != nil {
 			removeMade(made)
@@ -280,7 +283,13 @@ func killAllV2(dir, rel string, sig unix.Signal) error {
 	return k.kill(sig)
 }
 
-func (m *v2) Destroy() error { return removeCgroup(m.dir) }
+func (m *v2) Destroy() error {
+	if err := removeCgroup(m.dir); err != nil {
+		return err
+	}
+	removeParents(m.parents)
+	return nil
+}
 
 func (m *v2) Frozen() (bool, error) { return frozenV2(m.dir) }
 

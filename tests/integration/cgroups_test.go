@@ -801,3 +801,47 @@ func TestCgroupSystemdUnit(t *testing.T) {
 		t.Errorf("the OOM-killed container's unit is still failed after delete")
 	}
 }
+
+// The parent directories of cgroupsPath that create made are removed by
+// delete; a parent that existed before (made by someone else) stays.
+func TestCgroupParentsMadeByCreateAreRemoved(t *testing.T) {
+	if systemdCgroup {
+		t.Skip("the systemd driver's slices belong to systemd: cgroupfs drivers only")
+	}
+	b := cgBundle(t, "sleep", "1000")
+	made := cgroupParent + "/" + b.ID + "-made"
+	b.Spec.Linux.CgroupsPath = made + "/a/" + b.ID
+	b.Save()
+	b.MustSkiff("create", "--bundle", b.Dir, b.ID)
+	for _, d := range cgroupDirs(made + "/a") {
+		if _, err := os.Stat(d); err != nil {
+			t.Fatalf("parent %s missing while the container runs: %v", d, err)
+		}
+	}
+	b.MustSkiff("delete", "--force", b.ID)
+	for _, d := range cgroupDirs(made) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("parent %s made by create is left after delete", d)
+			os.Remove(d + "/a")
+			os.Remove(d)
+		}
+	}
+
+	kept := cgroupParent + "/" + b.ID + "-kept"
+	for _, d := range cgroupDirs(kept) {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(d) })
+	}
+	b.Spec.Linux.CgroupsPath = kept + "/" + b.ID
+	b.Spec.Process.Args = []string{"true"}
+	b.Save()
+	b.MustRun()
+	for _, d := range cgroupDirs(kept) {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("parent %s that existed before the container was removed: %v", d, err)
+		}
+	}
+	b.NoLeaks()
+}
