@@ -67,14 +67,11 @@ func (c *Container) Cgroup() (cgroups.Manager, error) {
 	if c.cg != nil {
 		return c.cg, nil
 	}
-	if len(c.State.Cgroup) == 0 || string(c.State.Cgroup) == "null" {
-		return nil, nil
+	saved, err := c.savedCgroup()
+	if saved == nil || err != nil {
+		return nil, err
 	}
-	var saved cgroups.Saved
-	if err := json.Unmarshal(c.State.Cgroup, &saved); err != nil {
-		return nil, fmt.Errorf("corrupt cgroup state of container %s: %w", c.ID, err)
-	}
-	m, err := cgroups.Load(saved)
+	m, err := cgroups.Load(*saved)
 	if err != nil {
 		return nil, err
 	}
@@ -113,15 +110,24 @@ func (c *Container) frozen() bool {
 		f, err := c.cg.Frozen()
 		return err == nil && f
 	}
-	if len(c.State.Cgroup) == 0 || string(c.State.Cgroup) == "null" {
+	saved, err := c.savedCgroup()
+	if saved == nil || err != nil {
 		return false
 	}
-	var saved cgroups.Saved
-	if err := json.Unmarshal(c.State.Cgroup, &saved); err != nil {
-		return false
-	}
-	f, err := cgroups.FrozenSaved(saved)
+	f, err := cgroups.FrozenSaved(*saved)
 	return err == nil && f
+}
+
+// savedCgroup decodes the cgroup recorded in state.json (nil: none).
+func (c *Container) savedCgroup() (*cgroups.Saved, error) {
+	if len(c.State.Cgroup) == 0 || string(c.State.Cgroup) == "null" {
+		return nil, nil
+	}
+	saved := new(cgroups.Saved)
+	if err := json.Unmarshal(c.State.Cgroup, saved); err != nil {
+		return nil, fmt.Errorf("corrupt cgroup state of container %s: %w (delete --force removes the container)", c.ID, err)
+	}
+	return saved, nil
 }
 
 // OCIState is the `state` output: the runtime-spec state plus runc's

@@ -16,28 +16,27 @@ import (
 // with its BTF, ELF and DWARF readers) cost every skiff process 1.7 MB of
 // binary and ~0.2 ms of package initialisation, for this one program.
 
-// Constants of struct bpf_cgroup_dev_ctx (include/uapi/linux/bpf.h):
-// access_type holds the device type in its low 16 bits and the access
-// bits above them.
+// Constants of struct bpf_cgroup_dev_ctx: access_type holds the device
+// type in its low 16 bits and the access bits above them.
 const (
-	bpfDevBlock = 1 // BPF_DEVCG_DEV_BLOCK
-	bpfDevChar  = 2 // BPF_DEVCG_DEV_CHAR
-	bpfAccMknod = 1 // BPF_DEVCG_ACC_MKNOD
-	bpfAccRead  = 2 // BPF_DEVCG_ACC_READ
-	bpfAccWrite = 4 // BPF_DEVCG_ACC_WRITE
+	bpfDevBlock = unix.BPF_DEVCG_DEV_BLOCK
+	bpfDevChar  = unix.BPF_DEVCG_DEV_CHAR
+	bpfAccMknod = unix.BPF_DEVCG_ACC_MKNOD
+	bpfAccRead  = unix.BPF_DEVCG_ACC_READ
+	bpfAccWrite = unix.BPF_DEVCG_ACC_WRITE
 	bpfAccAll   = bpfAccMknod | bpfAccRead | bpfAccWrite
 )
 
-// Opcodes used by the filter (include/uapi/linux/bpf.h, bpf_common.h).
+// Opcodes used by the filter.
 const (
-	opLdxW    = 0x61 // BPF_LDX|BPF_MEM|BPF_W: dst = *(u32 *)(src + off)
-	opMov32R  = 0xbc // BPF_ALU|BPF_MOV|BPF_X: dst = src (32 bit)
-	opMov32K  = 0xb4 // BPF_ALU|BPF_MOV|BPF_K: dst = imm (32 bit)
-	opAnd32K  = 0x54 // BPF_ALU|BPF_AND|BPF_K: dst &= imm
-	opRsh32K  = 0x74 // BPF_ALU|BPF_RSH|BPF_K: dst >>= imm
-	opJeqK    = 0x15 // BPF_JMP|BPF_JEQ|BPF_K: if dst == imm goto pc+1+off
-	opJneK    = 0x55 // BPF_JMP|BPF_JNE|BPF_K: if dst != imm goto pc+1+off
-	opExit    = 0x95 // BPF_JMP|BPF_EXIT: return r0
+	opLdxW    = unix.BPF_LDX | unix.BPF_MEM | unix.BPF_W // dst = *(u32 *)(src + off)
+	opMov32R  = unix.BPF_ALU | unix.BPF_MOV | unix.BPF_X // dst = src (32 bit)
+	opMov32K  = unix.BPF_ALU | unix.BPF_MOV | unix.BPF_K // dst = imm (32 bit)
+	opAnd32K  = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K // dst &= imm
+	opRsh32K  = unix.BPF_ALU | unix.BPF_RSH | unix.BPF_K // dst >>= imm
+	opJeqK    = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K // if dst == imm goto pc+1+off
+	opJneK    = unix.BPF_JMP | unix.BPF_JNE | unix.BPF_K // if dst != imm goto pc+1+off
+	opExit    = unix.BPF_JMP | unix.BPF_EXIT             // return r0
 	regR0     = 0
 	regR1     = 1
 	regR2     = 2
@@ -139,19 +138,6 @@ func deviceFilter(rules []devRule) []bpfInsn {
 	return append(p, insn(opMov32K, regR0, 0, 0, 0), insn(opExit, 0, 0, 0, 0))
 }
 
-// bpf(2) commands, program and attach types, flags.
-const (
-	bpfProgLoad        = 5
-	bpfProgAttach      = 8
-	bpfProgDetach      = 9
-	bpfProgGetFdByID   = 13
-	bpfProgQuery       = 16
-	bpfProgTypeCgDev   = 15 // BPF_PROG_TYPE_CGROUP_DEVICE
-	bpfAttachCgroupDev = 6  // BPF_CGROUP_DEVICE
-	bpfFAllowMulti     = 1 << 1
-	bpfFReplace        = 1 << 2
-)
-
 func bpfCall(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
 	r, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
 	if errno != 0 {
@@ -197,22 +183,22 @@ type progQueryAttr struct {
 func loadProgram(p []bpfInsn) (int, error) {
 	license := []byte("Apache-2.0\x00")
 	attr := progLoadAttr{
-		ProgType: bpfProgTypeCgDev,
+		ProgType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
 		InsnCnt:  uint32(len(p)),
 		Insns:    uint64(uintptr(unsafe.Pointer(&p[0]))),
 		License:  uint64(uintptr(unsafe.Pointer(&license[0]))),
 	}
-	fd, err := bpfCall(bpfProgLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	if errors.Is(err, unix.EPERM) {
 		// Before Linux 5.11 BPF memory counts against RLIMIT_MEMLOCK.
 		_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
-		fd, err = bpfCall(bpfProgLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		fd, err = bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	}
 	if err != nil && !errors.Is(err, unix.EPERM) {
 		log := make([]byte, 64<<10)
 		attr.LogLevel, attr.LogSize = 1, uint32(len(log))
 		attr.LogBuf = uint64(uintptr(unsafe.Pointer(&log[0])))
-		if _, lerr := bpfCall(bpfProgLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); lerr != nil {
+		if _, lerr := bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); lerr != nil {
 			if n := clen(log); n > 0 {
 				err = fmt.Errorf("%w (verifier: %s)", err, log[:n])
 			}
@@ -240,11 +226,11 @@ func queryDevicePrograms(cgfd int) ([]uint32, error) {
 	for {
 		attr := progQueryAttr{
 			TargetFd:   uint32(cgfd),
-			AttachType: bpfAttachCgroupDev,
+			AttachType: unix.BPF_CGROUP_DEVICE,
 			ProgIDs:    uint64(uintptr(unsafe.Pointer(&ids[0]))),
 			ProgCnt:    uint32(len(ids)),
 		}
-		_, err := bpfCall(bpfProgQuery, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		_, err := bpfCall(unix.BPF_PROG_QUERY, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 		runtime.KeepAlive(ids)
 		if errors.Is(err, unix.ENOSPC) && int(attr.ProgCnt) > len(ids) {
 			ids = make([]uint32, attr.ProgCnt)
@@ -259,21 +245,21 @@ func queryDevicePrograms(cgfd int) ([]uint32, error) {
 
 func progFdByID(id uint32) (int, error) {
 	attr := struct{ ID, NextID, OpenFlags uint32 }{ID: id}
-	return bpfCall(bpfProgGetFdByID, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	return bpfCall(unix.BPF_PROG_GET_FD_BY_ID, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 }
 
 func attachProgram(cgfd, progfd int, flags uint32, replacefd int) error {
-	attr := progAttachAttr{TargetFd: uint32(cgfd), AttachBpfFd: uint32(progfd), AttachType: bpfAttachCgroupDev, AttachFlags: flags}
+	attr := progAttachAttr{TargetFd: uint32(cgfd), AttachBpfFd: uint32(progfd), AttachType: unix.BPF_CGROUP_DEVICE, AttachFlags: flags}
 	if replacefd >= 0 {
 		attr.ReplaceBpfFd = uint32(replacefd)
 	}
-	_, err := bpfCall(bpfProgAttach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpfCall(unix.BPF_PROG_ATTACH, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }
 
 func detachProgram(cgfd, progfd int) error {
-	attr := progAttachAttr{TargetFd: uint32(cgfd), AttachBpfFd: uint32(progfd), AttachType: bpfAttachCgroupDev}
-	_, err := bpfCall(bpfProgDetach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	attr := progAttachAttr{TargetFd: uint32(cgfd), AttachBpfFd: uint32(progfd), AttachType: unix.BPF_CGROUP_DEVICE}
+	_, err := bpfCall(unix.BPF_PROG_DETACH, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }
 
@@ -299,7 +285,7 @@ func setDevicesV2(dir string, rules []devRule) error {
 	}
 	if len(old) == 1 {
 		if ofd, err := progFdByID(old[0]); err == nil {
-			err = attachProgram(fd, prog, bpfFAllowMulti|bpfFReplace, ofd)
+			err = attachProgram(fd, prog, unix.BPF_F_ALLOW_MULTI|unix.BPF_F_REPLACE, ofd)
 			unix.Close(ofd)
 			if err == nil {
 				return nil
@@ -307,7 +293,7 @@ func setDevicesV2(dir string, rules []devRule) error {
 		}
 		// Kernels before 5.6 have no BPF_F_REPLACE: fall through.
 	}
-	if err := attachProgram(fd, prog, bpfFAllowMulti, -1); err != nil {
+	if err := attachProgram(fd, prog, unix.BPF_F_ALLOW_MULTI, -1); err != nil {
 		return fmt.Errorf("%s.devices: attach the eBPF device filter to %s: %w", res, dir, err)
 	}
 	for _, id := range old {
