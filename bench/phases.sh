@@ -70,6 +70,8 @@ args='["/bin/true"]'
 jq --arg root "$WORK/rootfs" --arg cg "/$ID/c" --argjson args "$args" \
 	'.process.terminal = false | .process.args = $args | .root.path = $root | .linux.cgroupsPath = $cg' \
 	"$WORK/config.json" >"$WORK/c.json" && mv "$WORK/c.json" "$WORK/config.json" || die jq
+# The parent cgroup exists, as an engine's does (see run.sh); cleanup removes it.
+for m in /sys/fs/cgroup/*; do [[ -e $m/cgroup.procs ]] && { mkdir -p "$m/$ID" || die "mkdir $m/$ID"; }; done
 
 if [[ $VERB == exec ]]; then
 	"$SKIFF_BIN" --root "$ROOT" run --detach --bundle "$WORK" "$ID" </dev/null >/dev/null || die "cannot start the exec target"
