@@ -20,6 +20,8 @@
 //   fork             fork once more (CLONE_PARENT) so that the process that
 //                    continues is inside the new pid and time namespaces
 //   setsid           start a new session (every container process does)
+//   fastexec         then finish an exec'd process here and exec it, without
+//                    the Go runtime (fastexec.h has the x-* orders it reads)
 //
 // It answers on the same socket with JSON messages the Go side of the parent
 // understands: {"type":"usermap"} (then waits for one reply packet),
@@ -55,9 +57,19 @@
 #define CLONE_NEWCGROUP 0x02000000
 #endif
 
-#define BOOTSTRAP_MAX 65536
+#define BOOTSTRAP_MAX (1 << 20)
 #define MAX_CGROUP_FDS 32
 #define MAX_SETNS 16
+
+static int sock_fd;
+// bail_stage is the "stage" of bail's errors: "nsenter", or "fastexec"
+// once the fast exec steps run (the parent retries those with the Go init).
+static const char *bail_stage = "nsenter";
+static void bail(const char *op, int errnum, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+static char *next_field(char **line);
+
+#include "fastexec.h"
 
 struct nsjoin {
 	int fd;
@@ -77,6 +89,7 @@ struct bootstrap {
 	long long mono_s, mono_ns, boot_s, boot_ns;
 	int fork;
 	int setsid;
+	struct fastexec fx;
 };
 
 static int sock_fd = -1;
@@ -112,8 +125,6 @@ static void send_msg(const char *msg)
 // bail reports one structured error to the parent and exits. op names the
 // step, errnum is 0 when there is no errno.
 static void bail(const char *op, int errnum, const char *fmt, ...)
-    __attribute__((noreturn, format(printf, 3, 4)));
-static void bail(const char *op, int errnum, const char *fmt, ...)
 {
 	char msg[512], esc[1100], out[1400];
 	va_list ap;
@@ -124,11 +135,11 @@ static void bail(const char *op, int errnum, const char *fmt, ...)
 	if (errnum) {
 		const char *name = strerrorname_np(errnum);
 		snprintf(out, sizeof(out),
-			 "{\"type\":\"error\",\"error\":{\"stage\":\"nsenter\",\"op\":\"%s\",\"errno\":\"%s\",\"msg\":\"%s: %s\"}}",
-			 op, name ? name : "", esc, strerror(errnum));
+			 "{\"type\":\"error\",\"error\":{\"stage\":\"%s\",\"op\":\"%s\",\"errno\":\"%s\",\"msg\":\"%s: %s\"}}",
+			 bail_stage, op, name ? name : "", esc, strerror(errnum));
 	} else {
 		snprintf(out, sizeof(out),
-			 "{\"type\":\"error\",\"error\":{\"stage\":\"nsenter\",\"op\":\"%s\",\"msg\":\"%s\"}}", op, esc);
+			 "{\"type\":\"error\",\"error\":{\"stage\":\"%s\",\"op\":\"%s\",\"msg\":\"%s\"}}", bail_stage, op, esc);
 	}
 	send_msg(out);
 	_exit(1);
@@ -203,6 +214,10 @@ static void parse_bootstrap(struct bootstrap *b, char *buf)
 			b->fork = 1;
 		} else if (!strcmp(key, "setsid")) {
 			b->setsid = 1;
+		} else if (!strcmp(key, "fastexec")) {
+			b->fx.on = 1;
+		} else if (!strncmp(key, "x-", 2)) {
+			fastexec_parse(&b->fx, key, &rest);
 		} else {
 			bail("bootstrap", 0, "unknown bootstrap directive");
 		}
@@ -391,6 +406,8 @@ static void nsenter(void)
 	}
 	if (b.setsid && setsid() < 0)
 		bail("setsid", errno, "cannot start a new session");
+	if (b.fx.on)
+		fastexec_run(&b.fx); // does not return
 	// The Go runtime now starts inside every namespace, in the cgroup.
 }
 

@@ -41,6 +41,7 @@ type Container struct {
 	State *state.State
 	dir   string
 	cg    cgroups.Manager
+	spec  *specs.Spec
 }
 
 // ErrNotExist is returned for an unknown id.
@@ -175,8 +176,12 @@ func (c *Container) SpecState(status string, pid int) *specs.State {
 	}
 }
 
-// Spec reads the config the container was created with.
+// Spec reads the config the container was created with, once: later calls
+// return the same (shared) spec.
 func (c *Container) Spec() (*specs.Spec, error) {
+	if c.spec != nil {
+		return c.spec, nil
+	}
 	s := new(specs.Spec)
 	b, err := os.ReadFile(filepath.Join(c.dir, state.ConfigFile))
 	if err != nil {
@@ -185,6 +190,7 @@ func (c *Container) Spec() (*specs.Spec, error) {
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("corrupt saved config of container %s: %w", c.ID, err)
 	}
+	c.spec = s
 	return s, nil
 }
 

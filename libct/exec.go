@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct/cgroups"
@@ -51,6 +52,21 @@ func (c *Container) Exec(p *specs.Process, o *ExecOpts) (int, error) {
 			return -1, err
 		}
 	}
+	fast := fastExecEnabled() && fastExecEligible(p, s, prog)
+	pid, err := c.exec(p, o, s, prog, fast)
+	if err != nil && fast && isFastExecFailure(err) {
+		// The workload did not run: try again with the Go init, which
+		// fails with the precise reason (or succeeds, if the constructor
+		// refused something the Go init can do).
+		logrus.Debugf("exec in %s: the constructor's fast exec failed (%v); again through the Go init", c.ID, err)
+		pid, err = c.exec(p, o, s, prog, false)
+	}
+	return pid, err
+}
+
+// exec starts p once, finished by the constructor alone (fast) or by the
+// init's Go side.
+func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *seccomp.Program, fast bool) (int, error) {
 	pidfd, err := pidfdFor(c.State.Pid, c.State.PidStart)
 	if err != nil {
 		return -1, errors.New("cannot exec in a stopped container: its init has exited")
@@ -117,14 +133,13 @@ func (c *Container) Exec(p *specs.Process, o *ExecOpts) (int, error) {
 		FifoFd:       -1,
 		LogFd:        -1,
 	}
-	if o.ConsoleSocket != nil {
+	if fast && !fastExecDirectives(sp, p, cfg, prog) {
+		fast = false
+	}
+	if !fast && o.ConsoleSocket != nil {
 		cfg.ConsoleFd = sp.addFile(o.ConsoleSocket, false)
 	}
-	if prog != nil && p.NoNewPrivileges == s.Process.NoNewPrivileges {
-		if cfg.Seccomp, err = json.Marshal(prog); err != nil {
-			return -1, err
-		}
-	} else if prog != nil {
+	if !fast && prog != nil {
 		if cfg.Seccomp, err = json.Marshal(prog); err != nil {
 			return -1, err
 		}
@@ -134,7 +149,15 @@ func (c *Container) Exec(p *specs.Process, o *ExecOpts) (int, error) {
 		return -1, err
 	}
 	defer started.close()
-	if err := sendConfig(started.conn, cfg); err != nil {
+	if fast {
+		if c.opts.Debug {
+			if caps, err := process.ResolveCaps(p.Capabilities); err == nil {
+				if skipped := caps.AmbientSkipped(); len(skipped) > 0 {
+					logrus.Debugf("process.capabilities.ambient: %v not raised: an ambient capability must also be permitted and inheritable", skipped)
+				}
+			}
+		}
+	} else if err := sendConfig(started.conn, cfg); err != nil {
 		started.kill()
 		return -1, err
 	}

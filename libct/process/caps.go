@@ -57,6 +57,9 @@ var lastCap = sync.OnceValue(func() int {
 	return 40
 })
 
+// LastCap is the highest capability number the running kernel knows.
+func LastCap() int { return lastCap() }
+
 // capSet is a 64-bit capability mask.
 type capSet uint64
 

@@ -12,6 +12,21 @@ import (
 // container's /etc/passwd when absent or empty. It runs after pivot_root,
 // so /etc/passwd is the container's.
 func BuildEnv(env, extra []string, uid uint32) []string {
+	out := MergeEnv(env, extra)
+	if i, need := HomeSlot(out); need {
+		home := "HOME=" + homeOf(uid)
+		if i < len(out) {
+			out[i] = home
+		} else {
+			out = append(out, home)
+		}
+	}
+	return out
+}
+
+// MergeEnv returns env with extra appended and duplicates removed, keeping
+// the last value at the place of the first.
+func MergeEnv(env, extra []string) []string {
 	all := make([]string, 0, len(env)+len(extra)+1)
 	all = append(all, env...)
 	all = append(all, extra...)
@@ -26,15 +41,18 @@ func BuildEnv(env, extra []string, uid uint32) []string {
 		idx[k] = len(out)
 		out = append(out, kv)
 	}
-	if i, ok := idx["HOME"]; !ok || out[i] == "HOME=" {
-		home := "HOME=" + homeOf(uid)
-		if ok {
-			out[i] = home
-		} else {
-			out = append(out, home)
+	return out
+}
+
+// HomeSlot says whether a merged env lacks HOME (or has it empty), and
+// where HOME goes: the index of the empty entry, or len(env) to append.
+func HomeSlot(env []string) (int, bool) {
+	for i, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == "HOME" {
+			return i, kv == "HOME="
 		}
 	}
-	return out
+	return len(env), true
 }
 
 // homeOf finds uid's home directory in /etc/passwd, or "/".

@@ -178,3 +178,23 @@ func TestReadELFMatchesDebugELF(t *testing.T) {
 		t.Fatal("no ELF file of the host was compared")
 	}
 }
+
+func TestHomeSlot(t *testing.T) {
+	for _, c := range []struct {
+		env  []string
+		idx  int
+		need bool
+	}{
+		{nil, 0, true},
+		{[]string{"PATH=/bin"}, 1, true},
+		{[]string{"PATH=/bin", "HOME=", "X=1"}, 1, true},
+		{[]string{"HOME=/h"}, 0, false},
+		{[]string{"HOME"}, 0, false}, // set, without a value: kept as is
+		{[]string{"HOMEDIR=/x"}, 1, true},
+	} {
+		idx, need := HomeSlot(c.env)
+		if need != c.need || (need && idx != c.idx) {
+			t.Errorf("HomeSlot(%q) = %d, %v; want %d, %v", c.env, idx, need, c.idx, c.need)
+		}
+	}
+}

@@ -68,6 +68,8 @@ type Bundle struct {
 	Root string
 	ID   string
 	Spec *specs.Spec
+	// Env is added to the environment of every skiff command.
+	Env []string
 }
 
 var idClean = regexp.MustCompile(`[^a-zA-Z0-9]+`)
@@ -339,6 +341,9 @@ func (b *Bundle) command(args ...string) *exec.Cmd {
 	}
 	cmd := exec.Command(skiffBin, append(global, args...)...)
 	cmd.Dir = b.Dir
+	if len(b.Env) > 0 {
+		cmd.Env = append(os.Environ(), b.Env...)
+	}
 	return cmd
 }
 
