@@ -165,9 +165,12 @@ func execProcess(ctx *cli.Context, c *libct.Container) (*specs.Process, error) {
 		}
 		return p, nil
 	}
-	s, err := c.Spec()
+	s, err := c.ExecSpec()
 	if err != nil {
 		return nil, err
+	}
+	if s.Process == nil {
+		return nil, fmt.Errorf("container %s has no process in its config: pass --process", c.ID)
 	}
 	p := *s.Process
 	p.Args = ctx.Args().Tail()
