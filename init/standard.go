@@ -68,7 +68,7 @@ func (i *initProc) standard() error {
 	phase.Mark("init: mounts done")
 
 	if s.Hooks != nil && (len(s.Hooks.Prestart) > 0 || len(s.Hooks.CreateRuntime) > 0) { //nolint:staticcheck // prestart is deprecated but Docker sends it
-		if err := i.roundTrip(proto.TypeHooks); err != nil {
+		if _, err := i.roundTrip(proto.TypeHooks); err != nil {
 			return err
 		}
 	}
@@ -145,8 +145,21 @@ func (i *initProc) finish(lx *specs.Linux) error {
 	if err := applyProcessAttrs(p, lx); err != nil {
 		return stage("process", err)
 	}
-	if err := i.roundTrip(proto.TypeReady); err != nil {
+	fds, err := i.roundTrip(proto.TypeReady)
+	if err != nil {
 		return err
+	}
+	if c.Mode == proto.ModeStandard {
+		// The exec FIFO comes with the answer (the parent makes it while
+		// we build the rootfs).
+		if len(fds) != 1 {
+			return stage("exec", fmt.Errorf("init protocol: the answer to ready carried %d fds, not the exec fifo", len(fds)))
+		}
+		c.FifoFd = fds[0]
+	} else {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
 	}
 	phase.Mark("init: ready acked")
 	// LSM labels take effect at execve; set them while still privileged
@@ -231,12 +244,13 @@ func (i *initProc) log(level, msg string) {
 	}
 }
 
-// roundTrip sends a sync message and waits for the parent's answer.
-func (i *initProc) roundTrip(t string) error {
+// roundTrip sends a sync message and waits for the parent's answer, and
+// returns the fds that came with it (close-on-exec).
+func (i *initProc) roundTrip(t string) ([]int, error) {
 	if err := i.conn.Send(&proto.Message{Type: t}); err != nil {
-		return err
+		return nil, err
 	}
-	_, _, err := i.conn.Expect(proto.TypeOK)
+	_, fds, err := i.conn.Expect(proto.TypeOK)
 	if err != nil {
 		if errors.Is(err, proto.ErrClosed) {
 			os.Exit(255)
@@ -248,7 +262,7 @@ func (i *initProc) roundTrip(t string) error {
 			os.Exit(255)
 		}
 	}
-	return err
+	return fds, err
 }
 
 // waitStartAndExec parks the init until `start`: it closes the sync socket

@@ -220,6 +220,60 @@ func (d *Dir) Save(s *State) error {
 	return WriteFileAtomic(filepath.Join(d.Path, StateFile), b, 0o600)
 }
 
+// Pending is a state.json save whose temporary file is made ahead of time:
+// on a disk-backed state root (ext4 here) making an inode is most of the
+// cost of a save (~0.5-1 ms), and create makes it while it waits for the
+// init instead of when the init is ready.
+type Pending struct {
+	path string
+	tmp  *os.File
+}
+
+// PrepareSave makes the temporary file of a later Save.
+func (d *Dir) PrepareSave() (*Pending, error) {
+	path := filepath.Join(d.Path, StateFile)
+	tmp, err := os.CreateTemp(d.Path, "."+StateFile+"-*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return &Pending{path: path, tmp: tmp}, nil
+}
+
+// Save writes s to the prepared file and renames it over state.json.
+func (p *Pending) Save(s *State) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		p.Discard()
+		return fmt.Errorf("encode state: %w", err)
+	}
+	tmp := p.tmp
+	p.tmp = nil
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p.path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// Discard removes the prepared file (a no-op after Save).
+func (p *Pending) Discard() {
+	if p != nil && p.tmp != nil {
+		p.tmp.Close()
+		os.Remove(p.tmp.Name())
+		p.tmp = nil
+	}
+}
+
 // SaveJSON writes another file of the directory atomically.
 func (d *Dir) SaveJSON(name string, v any) error {
 	b, err := json.Marshal(v)

@@ -204,6 +204,11 @@ var (
 func buildAgent(t *testing.T) string {
 	t.Helper()
 	agentOnce.Do(func() {
+		// Built beforehand where there is no Go toolchain (make test-vm).
+		if p := os.Getenv("SKIFF_TEST_SECCOMPAGENT"); p != "" {
+			agentBin = p
+			return
+		}
 		// Next to the rootfs template: TestMain removes that directory.
 		agentBin = filepath.Join(filepath.Dir(template), "seccompagent")
 		goBin, err := exec.LookPath("go")
