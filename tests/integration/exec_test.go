@@ -155,9 +155,7 @@ func TestConcurrentExecs(t *testing.T) {
 
 func TestExecInUserNamespace(t *testing.T) {
 	b := newBundle(t, "sleep", "1000")
-	b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-	b.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}}
-	b.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 300000, Size: 65536}}
+	b.inUserNamespace(300000)
 	b.Save()
 	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
 	r := b.MustSkiff("exec", b.ID, "sh", "-c", "cat /proc/self/uid_map; id -u")

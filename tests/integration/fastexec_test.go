@@ -120,9 +120,7 @@ func TestFastExecMatchesGoInit(t *testing.T) {
 func TestFastExecSeccompAndUserNamespace(t *testing.T) {
 	b := newBundle(t, "sleep", "1000")
 	b.Spec.Linux.Seccomp = denyMkdir(specs.ActErrno, nil)
-	b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-	b.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 310000, Size: 65536}}
-	b.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 310000, Size: 65536}}
+	b.inUserNamespace(310000)
 	b.Save()
 	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
 	for _, nnp := range []string{"true", "false"} {
@@ -164,9 +162,7 @@ func TestFastExecRetryRaisesRlimitInUserNamespace(t *testing.T) {
 		t.Skip("this host's root lacks CAP_SYS_RESOURCE: nobody can raise a hard rlimit here")
 	}
 	u := newBundle(t, "sleep", "1000")
-	u.Spec.Linux.Namespaces = append(u.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-	u.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 320000, Size: 65536}}
-	u.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 320000, Size: 65536}}
+	u.inUserNamespace(320000)
 	u.Save()
 	u.MustSkiff("run", "-d", "--bundle", u.Dir, u.ID)
 	p := specs.Process{

@@ -123,6 +123,14 @@ func newBundle(t *testing.T, args ...string) *Bundle {
 	return b
 }
 
+// inUserNamespace gives the bundle a user namespace mapping container ids
+// 0-65535 to host ids from hostID.
+func (b *Bundle) inUserNamespace(hostID uint32) {
+	b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	b.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: hostID, Size: 65536}}
+	b.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: hostID, Size: 65536}}
+}
+
 // linkTree copies a directory tree, hard-linking files.
 func linkTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {

@@ -128,9 +128,7 @@ func run(t *testing.T, name string, args ...string) string {
 
 func TestUserNamespaceMappings(t *testing.T) {
 	b := newBundle(t, "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; cat /proc/self/status | grep CapEff; ls -ln /bin/busybox")
-	b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-	b.Spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
-	b.Spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 200000, Size: 65536}}
+	b.inUserNamespace(200000)
 	out := b.MustRun()
 	fields := strings.Fields(out)
 	if len(fields) < 8 || fields[0] != "0" || fields[1] != "200000" || fields[2] != "65536" {
