@@ -37,7 +37,10 @@ make -C "$repo" --no-print-directory skiff >&2
 cp "$repo/skiff" "$work/skiff"
 (cd "$repo" && "$go" test -c -o "$work/cgroups.test" ./libct/cgroups)
 (cd "$repo" && "$go" test -c -o "$work/integration.test" ./tests/integration)
-(cd "$repo" && "$go" build -ldflags "-linkmode external -extldflags -static" -o "$work/seccompagent" ./tests/seccompagent)
+# Test helpers the integration tests build with go where there is one.
+mkdir -p "$work/helpers"
+(cd "$repo" && "$go" build -ldflags "-linkmode external -extldflags -static" -o "$work/helpers/seccompagent" ./tests/seccompagent)
+(cd "$repo" && CGO_ENABLED=0 "$go" build -o "$work/helpers/sdnotify" ./tests/sdnotify)
 
 cat > "$work/guest.sh" <<'EOF'
 #!/bin/bash
@@ -65,8 +68,8 @@ step() {
 step unit-v2 ./cgroups.test -test.v -test.count=1 -test.timeout=20m
 step unit-systemd env SKIFF_TEST_SYSTEMD=1 ./cgroups.test -test.v -test.count=1 -test.timeout=20m -test.run 'Manager'
 # SKIFF_TEST_VM=1: see cgBundle in tests/integration/cgroups_test.go.
-step integration-v2 env SKIFF_BINARY="$dir/skiff" SKIFF_TEST_VM=1 SKIFF_TEST_SECCOMPAGENT="$dir/seccompagent" ./integration.test -test.v -test.count=1 -test.timeout=30m -test.run "$filter"
-step integration-systemd env SKIFF_BINARY="$dir/skiff" SKIFF_TEST_VM=1 SKIFF_TEST_SYSTEMD_CGROUP=1 SKIFF_TEST_SECCOMPAGENT="$dir/seccompagent" ./integration.test -test.v -test.count=1 -test.timeout=30m -test.run "$filter"
+step integration-v2 env SKIFF_BINARY="$dir/skiff" SKIFF_TEST_VM=1 SKIFF_TEST_HELPERS="$dir/helpers" ./integration.test -test.v -test.count=1 -test.timeout=30m -test.run "$filter"
+step integration-systemd env SKIFF_BINARY="$dir/skiff" SKIFF_TEST_VM=1 SKIFF_TEST_SYSTEMD_CGROUP=1 SKIFF_TEST_HELPERS="$dir/helpers" ./integration.test -test.v -test.count=1 -test.timeout=30m -test.run "$filter"
 # Nothing may be left behind by either driver.
 left=$(find /sys/fs/cgroup -maxdepth 3 -type d \( -name 'skiff-test*' -o -name 'skiff-unit*' \) 2>/dev/null | grep -v '^/sys/fs/cgroup/skiff-test$\|^/sys/fs/cgroup/skiff-unit$' || true)
 units=$(systemctl list-units --all --plain --no-legend 'skiff-test-*' 'skiff-unit-*' 2>/dev/null || true)

@@ -123,6 +123,16 @@ func newBundle(t *testing.T, args ...string) *Bundle {
 	return b
 }
 
+// prebuiltHelper is the path of the test helper program name (a directory
+// of tests/) built beforehand, where there is no Go toolchain to build it
+// (make test-vm sets SKIFF_TEST_HELPERS), or "".
+func prebuiltHelper(name string) string {
+	if dir := os.Getenv("SKIFF_TEST_HELPERS"); dir != "" {
+		return filepath.Join(dir, name)
+	}
+	return ""
+}
+
 // inUserNamespace gives the bundle a user namespace mapping container ids
 // 0-65535 to host ids from hostID.
 func (b *Bundle) inUserNamespace(hostID uint32) {

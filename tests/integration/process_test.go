@@ -686,6 +686,10 @@ var (
 func sdnotify(t *testing.T, b *Bundle) {
 	t.Helper()
 	sdnotifyOnce.Do(func() {
+		if p := prebuiltHelper("sdnotify"); p != "" {
+			sdnotifyBin = p
+			return
+		}
 		dir, err := os.MkdirTemp("", "skiff-sdnotify-")
 		if err != nil {
 			sdnotifyErr = err

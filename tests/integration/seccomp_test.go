@@ -204,8 +204,7 @@ var (
 func buildAgent(t *testing.T) string {
 	t.Helper()
 	agentOnce.Do(func() {
-		// Built beforehand where there is no Go toolchain (make test-vm).
-		if p := os.Getenv("SKIFF_TEST_SECCOMPAGENT"); p != "" {
+		if p := prebuiltHelper("seccompagent"); p != "" {
 			agentBin = p
 			return
 		}
