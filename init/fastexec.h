@@ -225,7 +225,16 @@ static char *fx_home(unsigned uid)
 	FILE *f = fopen("/etc/passwd", "re");
 	if (f) {
 		while (!home && fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
+			size_t len = strcspn(line, "\n");
+			if (line[len] != '\n' && !feof(f)) {
+				// Longer than the buffer: skip the whole line rather than
+				// read its tail as an entry of its own.
+				int ch;
+				while ((ch = fgetc(f)) != EOF && ch != '\n')
+					;
+				continue;
+			}
+			line[len] = '\0';
 			// name:password:uid:gid:gecos:home:shell
 			char *field[7] = {0};
 			char *p = line;

@@ -37,6 +37,9 @@ import (
 // stageFastExec tags the constructor's errors from the fast exec steps.
 const stageFastExec = "fastexec"
 
+// bpfMaxInsns is the kernel's limit on a filter (BPF_MAXINSNS).
+const bpfMaxInsns = 4096
+
 // fastExecMax bounds the constructor's orders (init/nsenter.c BOOTSTRAP_MAX).
 const fastExecMax = 1<<20 - 4096
 
@@ -55,7 +58,8 @@ func fastExecEligible(p *specs.Process, s *specs.Spec, prog *seccomp.Program) bo
 		return false
 	case s.Linux != nil && s.Linux.Personality != nil:
 		return false
-	case prog != nil && (prog.Notify || len(prog.Filter) == 0):
+	case prog != nil && (prog.Notify || len(prog.Filter) == 0 || len(prog.Filter) > bpfMaxInsns):
+		// Too long a filter fails in the Go init with its explanation.
 		return false
 	}
 	return true
