@@ -41,6 +41,7 @@ cp "$repo/skiff" "$work/skiff"
 mkdir -p "$work/helpers"
 (cd "$repo" && "$go" build -ldflags "-linkmode external -extldflags -static" -o "$work/helpers/seccompagent" ./tests/seccompagent)
 (cd "$repo" && CGO_ENABLED=0 "$go" build -o "$work/helpers/sdnotify" ./tests/sdnotify)
+cp "$repo/seccomp/testdata/docker-default.json" "$work/helpers/"
 
 cat > "$work/guest.sh" <<'EOF'
 #!/bin/bash

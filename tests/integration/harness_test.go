@@ -124,8 +124,9 @@ func newBundle(t *testing.T, args ...string) *Bundle {
 }
 
 // prebuiltHelper is the path of the test helper program name (a directory
-// of tests/) built beforehand, where there is no Go toolchain to build it
-// (make test-vm sets SKIFF_TEST_HELPERS), or "".
+// of tests/) built beforehand, or of a test data file copied beside it,
+// where there is no Go toolchain or source tree (make test-vm sets
+// SKIFF_TEST_HELPERS), or "".
 func prebuiltHelper(name string) string {
 	if dir := os.Getenv("SKIFF_TEST_HELPERS"); dir != "" {
 		return filepath.Join(dir, name)

@@ -87,7 +87,11 @@ func TestSeccompArgumentFilter(t *testing.T) {
 
 func dockerProfile(t *testing.T) *specs.LinuxSeccomp {
 	t.Helper()
-	data, err := os.ReadFile("../../seccomp/testdata/docker-default.json")
+	path := "../../seccomp/testdata/docker-default.json"
+	if p := prebuiltHelper("docker-default.json"); p != "" {
+		path = p
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
