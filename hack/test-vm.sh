@@ -58,7 +58,7 @@ step() {
 	echo
 	echo "== $name"
 	local start=$(date +%s)
-	"$@" 2>&1 | tee "$dir/$name.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok )|_test\.go:[0-9]+:|panic' | grep -v '^=== RUN'
+	"$@" 2>&1 | tee "$dir/$name.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok )|_test\.go:[0-9]+:|^        |panic' | grep -v '^=== RUN'
 	local rc=${PIPESTATUS[0]}
 	local pass=$(grep -c -- '^--- PASS' "$dir/$name.log" || true)
 	local fail=$(grep -c -- '^--- FAIL' "$dir/$name.log" || true)
