@@ -690,12 +690,8 @@ func sdnotify(t *testing.T, b *Bundle) {
 			sdnotifyBin = p
 			return
 		}
-		dir, err := os.MkdirTemp("", "skiff-sdnotify-")
-		if err != nil {
-			sdnotifyErr = err
-			return
-		}
-		sdnotifyBin = filepath.Join(dir, "sdnotify")
+		// Next to the rootfs template: TestMain removes that directory.
+		sdnotifyBin = filepath.Join(filepath.Dir(template), "sdnotify")
 		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 		cmd := exec.Command(goBin, "build", "-o", sdnotifyBin, "../sdnotify")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
