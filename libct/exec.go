@@ -149,17 +149,11 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 		return -1, err
 	}
 	defer started.close()
-	if fast {
-		if c.opts.Debug {
-			if caps, err := process.ResolveCaps(p.Capabilities); err == nil {
-				if skipped := caps.AmbientSkipped(); len(skipped) > 0 {
-					logrus.Debugf("process.capabilities.ambient: %v not raised: an ambient capability must also be permitted and inheritable", skipped)
-				}
-			}
+	if !fast {
+		if err := sendConfig(started.conn, cfg); err != nil {
+			started.kill()
+			return -1, err
 		}
-	} else if err := sendConfig(started.conn, cfg); err != nil {
-		started.kill()
-		return -1, err
 	}
 	if err := c.serveExec(started, s, p); err != nil {
 		started.kill()

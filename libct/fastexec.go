@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct/process"
@@ -73,6 +74,10 @@ func fastExecDirectives(sp *spawn, p *specs.Process, cfg *proto.InitConfig, prog
 	caps, err := process.ResolveCaps(p.Capabilities)
 	if err != nil {
 		return false
+	}
+	// The Go init says this in its debug log; here the parent does.
+	if skipped := caps.AmbientSkipped(); len(skipped) > 0 && cfg.Debug {
+		logrus.Debugf("process.capabilities.ambient: %v not raised: an ambient capability must also be permitted and inheritable", skipped)
 	}
 	var b strings.Builder
 	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }

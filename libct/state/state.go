@@ -239,8 +239,12 @@ func (d *Dir) PrepareSave() (*Pending, error) {
 	return &Pending{path: path, tmp: tmp}, nil
 }
 
-// Save writes s to the prepared file and renames it over state.json.
+// Save writes s to the prepared file and renames it over state.json. A
+// Pending saves once.
 func (p *Pending) Save(s *State) error {
+	if p.tmp == nil {
+		return fmt.Errorf("write %s: the prepared file was already used", p.path)
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		p.Discard()
@@ -248,21 +252,7 @@ func (p *Pending) Save(s *State) error {
 	}
 	tmp := p.tmp
 	p.tmp = nil
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p.path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", p.path, err)
-	}
-	return nil
+	return commitTemp(tmp, p.path, b, 0o600)
 }
 
 // Discard removes the prepared file (a no-op after Save).
@@ -314,8 +304,14 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	return commitTemp(tmp, path, data, perm)
+}
+
+// commitTemp writes data to the temporary file tmp, closes it and renames
+// it over path; on failure tmp is removed.
+func commitTemp(tmp *os.File, path string, data []byte, perm os.FileMode) error {
 	name := tmp.Name()
-	_, err = tmp.Write(data)
+	_, err := tmp.Write(data)
 	if err == nil {
 		err = tmp.Chmod(perm)
 	}
