@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,8 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct"
+	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/process"
 	"github.com/skiff-runtime/skiff/libct/spec"
+	"github.com/skiff-runtime/skiff/libct/specjson"
 )
 
 // exec failures exit 255, so a caller can tell them from the process's
@@ -157,7 +158,7 @@ func execProcess(ctx *cli.Context, c *libct.Container) (*specs.Process, error) {
 			return nil, fmt.Errorf("--process: %w", err)
 		}
 		p := new(specs.Process)
-		if err := json.Unmarshal(b, p); err != nil {
+		if err := genjson.Decode(b, p, specjson.DecodeProcess); err != nil {
 			return nil, fmt.Errorf("--process %s: invalid process JSON: %w", path, err)
 		}
 		if errs := spec.ValidateProcess(p, "process"); len(errs) > 0 {
@@ -165,7 +166,7 @@ func execProcess(ctx *cli.Context, c *libct.Container) (*specs.Process, error) {
 		}
 		return p, nil
 	}
-	s, err := c.ExecSpec()
+	s, err := c.Spec()
 	if err != nil {
 		return nil, err
 	}

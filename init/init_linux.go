@@ -1,7 +1,6 @@
 package containerinit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/phase"
 	"github.com/skiff-runtime/skiff/libct/proto"
 )
@@ -62,7 +62,7 @@ func run(conn *proto.Conn) error {
 		return err
 	}
 	cfg := new(proto.InitConfig)
-	if err := json.Unmarshal(m.Config, cfg); err != nil {
+	if err := genjson.Decode(m.Config, cfg, proto.DecodeInitConfig); err != nil {
 		return fmt.Errorf("decode init config: %w", err)
 	}
 	phase.Mark("init: config")

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct/cgroups"
+	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/hooks"
 	"github.com/skiff-runtime/skiff/libct/notify"
 	"github.com/skiff-runtime/skiff/libct/phase"
@@ -218,7 +219,7 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 		if err != nil {
 			return nil, err
 		}
-		saved, err := json.Marshal(cg.Saved())
+		saved, err := cgroups.Marshal(cg.Saved())
 		if err != nil {
 			return nil, err
 		}
@@ -475,7 +476,7 @@ func rootIDs(s *specs.Spec) (int, int) {
 }
 
 func sendConfig(conn *proto.Conn, cfg *proto.InitConfig) error {
-	b, err := json.Marshal(cfg)
+	b, err := genjson.Encode(cfg, proto.EncodeInitConfig)
 	if err != nil {
 		return fmt.Errorf("encode init config: %w", err)
 	}
@@ -538,7 +539,7 @@ func (c *Container) serveInit(p *started, s *specs.Spec, cg cgroups.Manager, fif
 			c.State.Phase = state.PhaseCreated
 			if cg != nil {
 				// Now with the parent directories Create made.
-				if c.State.Cgroup, err = json.Marshal(cg.Saved()); err != nil {
+				if c.State.Cgroup, err = cgroups.Marshal(cg.Saved()); err != nil {
 					return err
 				}
 			}

@@ -41,7 +41,7 @@ func (c *Container) Exec(p *specs.Process, o *ExecOpts) (int, error) {
 	default:
 		return -1, errStatus("exec in", c.ID, status)
 	}
-	s, err := c.ExecSpec()
+	s, err := c.Spec()
 	if err != nil {
 		return -1, err
 	}

@@ -19,6 +19,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/genjson"
 )
 
 // Config is what a container asks of its cgroup.
@@ -171,6 +173,18 @@ func FrozenSaved(s Saved) (bool, error) {
 		return frozenV1(s.Paths["freezer"])
 	}
 	return frozenV2(s.Paths[""])
+}
+
+// Marshal encodes a saved form for state.json.
+func Marshal(s Saved) ([]byte, error) { return genjson.Encode(&s, EncodeSaved) }
+
+// Unmarshal decodes a saved form from state.json.
+func Unmarshal(b []byte) (*Saved, error) {
+	s := new(Saved)
+	if err := genjson.Decode(b, s, DecodeSaved); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Load rebuilds a Manager from its saved form.

@@ -5,7 +5,6 @@ package hooks
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -14,6 +13,9 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-runtime/skiff/libct/genjson"
+	"github.com/skiff-runtime/skiff/libct/specjson"
 )
 
 // Kinds of hooks, as named in config.json.
@@ -36,7 +38,7 @@ func Run(kind string, hs []specs.Hook, st *specs.State, defaultEnv []string) err
 	if len(hs) == 0 {
 		return nil
 	}
-	in, err := json.Marshal(st)
+	in, err := genjson.Encode(st, specjson.EncodeState)
 	if err != nil {
 		return fmt.Errorf("%s hooks: encode state: %w", kind, err)
 	}
@@ -57,7 +59,7 @@ func hookError(kind string, i int, h specs.Hook, err error) error {
 // RunAll runs every hook and returns the errors of all that failed: for
 // poststart and poststop, whose failures are warnings.
 func RunAll(kind string, hs []specs.Hook, st *specs.State, defaultEnv []string) []error {
-	in, err := json.Marshal(st)
+	in, err := genjson.Encode(st, specjson.EncodeState)
 	if err != nil {
 		return []error{fmt.Errorf("%s hooks: encode state: %w", kind, err)}
 	}

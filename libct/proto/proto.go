@@ -14,6 +14,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/genjson"
 )
 
 // Message types.
@@ -98,7 +100,7 @@ func Pair() (parent, child *Conn, err error) {
 
 // Send writes one message, with optional fds.
 func (c *Conn) Send(m *Message, fds ...int) error {
-	b, err := json.Marshal(m)
+	b, err := genjson.Encode(m, EncodeMessage)
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", m.Type, err)
 	}
@@ -170,7 +172,7 @@ func (c *Conn) Recv() (*Message, []int, error) {
 		return nil, nil, ErrClosed
 	}
 	m := new(Message)
-	if err := json.Unmarshal(buf[:n], m); err != nil {
+	if err := genjson.Decode(buf[:n], m, DecodeMessage); err != nil {
 		for _, f := range fds {
 			unix.Close(f)
 		}

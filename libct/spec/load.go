@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-runtime/skiff/libct/genjson"
+	"github.com/skiff-runtime/skiff/libct/specjson"
 )
 
 // ConfigFile is the name of the bundle's configuration.
@@ -33,7 +36,7 @@ func Load(bundle string) (*specs.Spec, error) {
 // Parse decodes a config; name is used in error messages.
 func Parse(name string, data []byte) (*specs.Spec, error) {
 	s := new(specs.Spec)
-	if err := json.Unmarshal(data, s); err != nil {
+	if err := genjson.Decode(data, s, specjson.DecodeSpec); err != nil {
 		return nil, fmt.Errorf("invalid %s: %s", name, describeJSONError(data, err))
 	}
 	return s, nil

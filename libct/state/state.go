@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/sysfile"
 )
 
@@ -192,7 +193,7 @@ func Read(dir string) (*State, error) {
 		return nil, err
 	}
 	s := new(State)
-	if err := json.Unmarshal(b, s); err != nil {
+	if err := genjson.Decode(b, s, Decode); err != nil {
 		return nil, fmt.Errorf("corrupt state file %s: %w (delete --force removes the container)", filepath.Join(dir, StateFile), err)
 	}
 	return s, nil
@@ -213,7 +214,7 @@ func ReadSmallFile(path string) ([]byte, error) {
 
 // Save writes state.json atomically.
 func (d *Dir) Save(s *State) error {
-	b, err := json.Marshal(s)
+	b, err := genjson.Encode(s, Encode)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
@@ -245,7 +246,7 @@ func (p *Pending) Save(s *State) error {
 	if p.tmp == nil {
 		return fmt.Errorf("write %s: the prepared file was already used", p.path)
 	}
-	b, err := json.Marshal(s)
+	b, err := genjson.Encode(s, Encode)
 	if err != nil {
 		p.Discard()
 		return fmt.Errorf("encode state: %w", err)
