@@ -2,7 +2,7 @@
 // one function per Go type reachable from a few root types (the spec, the
 // init's config, the state file), in the package of each root.
 //
-//	go run ./hack/gen-json        (from the repository root; `go generate ./...` too)
+//	go generate ./libct/specjson     (or go run ./hack/gen-json)
 //
 // Each generated function decodes the subset of JSON that encoding/json
 // decodes the same way without doubt, and returns genjson.ErrFallback for
@@ -81,6 +81,18 @@ func jobs() []job {
 }
 
 func main() {
+	// go generate runs this in the package's directory: work from the
+	// module's root, where the jobs' paths start.
+	for {
+		if _, err := os.Stat("go.mod"); err == nil {
+			break
+		}
+		wd, _ := os.Getwd()
+		if wd == "/" || os.Chdir("..") != nil {
+			fmt.Fprintln(os.Stderr, "gen-json: no go.mod in this directory or above it")
+			os.Exit(1)
+		}
+	}
 	for _, j := range jobs() {
 		src, err := j.generate()
 		if err != nil {
