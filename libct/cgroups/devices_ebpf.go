@@ -188,17 +188,17 @@ func loadProgram(p []bpfInsn) (int, error) {
 		Insns:    uint64(uintptr(unsafe.Pointer(&p[0]))),
 		License:  uint64(uintptr(unsafe.Pointer(&license[0]))),
 	}
-	fd, err := bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := progLoad(&attr)
 	if errors.Is(err, unix.EPERM) {
 		// Before Linux 5.11 BPF memory counts against RLIMIT_MEMLOCK.
 		_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
-		fd, err = bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		fd, err = progLoad(&attr)
 	}
 	if err != nil && !errors.Is(err, unix.EPERM) {
 		log := make([]byte, 64<<10)
 		attr.LogLevel, attr.LogSize = 1, uint32(len(log))
 		attr.LogBuf = uint64(uintptr(unsafe.Pointer(&log[0])))
-		if _, lerr := bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(&attr), unsafe.Sizeof(attr)); lerr != nil {
+		if _, lerr := progLoad(&attr); lerr != nil {
 			if n := clen(log); n > 0 {
 				err = fmt.Errorf("%w (verifier: %s)", err, log[:n])
 			}
@@ -208,6 +208,24 @@ func loadProgram(p []bpfInsn) (int, error) {
 	runtime.KeepAlive(p)
 	runtime.KeepAlive(license)
 	return fd, err
+}
+
+// progLoadAttempts bounds the retries of an interrupted verification.
+const progLoadAttempts = 10
+
+// progLoad is BPF_PROG_LOAD, again when the verifier gave up because a
+// signal arrived (EAGAIN, see bpf(2)): the Go runtime preempts threads
+// with SIGURG, and on a slow machine the verifier of even a small program
+// is sometimes interrupted ("load the eBPF device filter: resource
+// temporarily unavailable", seen in the emulated test VM). libbpf and
+// cilium/ebpf retry the same way.
+func progLoad(attr *progLoadAttr) (int, error) {
+	for i := 1; ; i++ {
+		fd, err := bpfCall(unix.BPF_PROG_LOAD, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
+		if !errors.Is(err, unix.EAGAIN) || i == progLoadAttempts {
+			return fd, err
+		}
+	}
 }
 
 func clen(b []byte) int {
