@@ -16,7 +16,7 @@ func loadSeccompProgram(raw json.RawMessage) (*seccomp.Program, error) {
 		return nil, nil
 	}
 	p := new(seccomp.Program)
-	if err := json.Unmarshal(raw, p); err != nil {
+	if err := p.UnmarshalJSON(raw); err != nil {
 		return nil, fmt.Errorf("decode the compiled seccomp program: %w", err)
 	}
 	return p, nil

@@ -1,7 +1,6 @@
 package libct
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -269,7 +268,7 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 		cfg.ConsoleFd = sp.addFile(o.ConsoleSocket, false)
 	}
 	if prog != nil {
-		if cfg.Seccomp, err = json.Marshal(prog); err != nil {
+		if cfg.Seccomp, err = prog.MarshalJSON(); err != nil {
 			return nil, err
 		}
 	}

@@ -1,7 +1,6 @@
 package libct
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -140,7 +139,7 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 		cfg.ConsoleFd = sp.addFile(o.ConsoleSocket, false)
 	}
 	if !fast && prog != nil {
-		if cfg.Seccomp, err = json.Marshal(prog); err != nil {
+		if cfg.Seccomp, err = prog.MarshalJSON(); err != nil {
 			return -1, err
 		}
 	}

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -404,6 +405,11 @@ func TestProgramJSON(t *testing.T) {
 	// The one-pass parser and encoding/json agree, whatever the fields.
 	for _, q := range []Program{*p, {Filter: p.Filter[:3]}, {Filter: p.Filter[:1], Notify: true}, {Filter: p.Filter[:2], Flags: 6, Notify: true}, {Filter: p.Filter[:2], TSync: true}, {Filter: p.Filter[:2], Flags: 2, Notify: true, TSync: true}} {
 		data, _ := json.Marshal(&q)
+		// MarshalJSON writes by hand what json.Marshal writes for the wire form.
+		want, _ := json.Marshal(programJSON{BPF: encodeFilter(q.Filter), Flags: q.Flags, Notify: q.Notify, TSync: q.TSync})
+		if !bytes.Equal(data, want) {
+			t.Errorf("MarshalJSON wrote %s, json.Marshal of the wire form %s", data, want)
+		}
 		fast, ok := parseProgramJSON(data)
 		var slow programJSON
 		if err := json.Unmarshal(data, &slow); err != nil || !ok || !reflect.DeepEqual(fast, slow) {

@@ -52,9 +52,25 @@ type programJSON struct {
 	TSync  bool   `json:"tsync,omitempty"`
 }
 
-// MarshalJSON encodes the program for the init's config and the cache.
+// MarshalJSON encodes the program for the init's config and the cache:
+// what json.Marshal writes for programJSON, written directly (a cold
+// json.Marshal builds its reflection caches first, in every create).
 func (p *Program) MarshalJSON() ([]byte, error) {
-	return json.Marshal(programJSON{BPF: encodeFilter(p.Filter), Flags: p.Flags, Notify: p.Notify, TSync: p.TSync})
+	bpf := encodeFilter(p.Filter)
+	b := make([]byte, 0, base64.StdEncoding.EncodedLen(len(bpf))+48)
+	b = append(b, `{"bpf":"`...)
+	b = base64.StdEncoding.AppendEncode(b, bpf)
+	b = append(b, '"')
+	if p.Flags != 0 {
+		b = strconv.AppendUint(append(b, `,"flags":`...), uint64(p.Flags), 10)
+	}
+	if p.Notify {
+		b = append(b, `,"notify":true`...)
+	}
+	if p.TSync {
+		b = append(b, `,"tsync":true`...)
+	}
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON decodes and sanity-checks a program.

@@ -8,18 +8,32 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
 // Decoder is the token reader of a generated decoder.
 type Decoder struct {
-	d *jsontext.Decoder
+	d   *jsontext.Decoder
+	buf bytes.Buffer
 }
+
+// decoders are reused: list decodes two small documents per container,
+// and a new jsontext.Decoder each time was most of the garbage.
+var decoders = sync.Pool{New: func() any { return &Decoder{d: jsontext.NewDecoder(bytes.NewBuffer(nil))} }}
 
 // Fast runs only the generated decoder: nil, or why it gave up. Tests
 // compare it with encoding/json.
 func Fast[T any](data []byte, v *T, fast func(*Decoder, *T) error) error {
-	d := &Decoder{d: jsontext.NewDecoder(bytes.NewReader(data))}
+	d := decoders.Get().(*Decoder)
+	defer func() {
+		d.buf = bytes.Buffer{}
+		d.d.Reset(&d.buf)
+		decoders.Put(d)
+	}()
+	// From a bytes.Buffer, jsontext reads data in place, without a copy.
+	d.buf = *bytes.NewBuffer(data)
+	d.d.Reset(&d.buf)
 	if err := fast(d, v); err != nil {
 		return err
 	}
