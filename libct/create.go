@@ -297,7 +297,7 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	// none of them is needed before the init is ready. A create killed
 	// before config.json exists leaves nothing that needs it: no hook has
 	// run yet (delete --force then skips the poststop hooks).
-	if err := dir.SaveJSON(state.ConfigFile, s); err != nil {
+	if err := dir.SaveConfig(s); err != nil {
 		return nil, err
 	}
 	fifoFile, err := makeExecFifo(dir.Path, s)

@@ -46,7 +46,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 		return fmt.Errorf("update container %s: %w", c.ID, err)
 	}
 	s.Linux.Resources = merged
-	return d.SaveJSON(state.ConfigFile, s)
+	return d.SaveConfig(s)
 }
 
 // MergeResources returns old with every field set in upd replaced, the

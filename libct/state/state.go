@@ -16,9 +16,11 @@ import (
 	"path/filepath"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct/genjson"
+	"github.com/skiff-runtime/skiff/libct/specjson"
 	"github.com/skiff-runtime/skiff/libct/sysfile"
 )
 
@@ -265,25 +267,13 @@ func (p *Pending) Discard() {
 	}
 }
 
-// SaveJSON writes another file of the directory atomically.
-func (d *Dir) SaveJSON(name string, v any) error {
-	b, err := json.Marshal(v)
+// SaveConfig writes the container's config.json atomically.
+func (d *Dir) SaveConfig(s *specs.Spec) error {
+	b, err := genjson.Encode(s, specjson.EncodeSpec)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", name, err)
+		return fmt.Errorf("encode %s: %w", ConfigFile, err)
 	}
-	return WriteFileAtomic(filepath.Join(d.Path, name), b, 0o600)
-}
-
-// LoadJSON reads another file of the directory.
-func (d *Dir) LoadJSON(name string, v any) error {
-	b, err := os.ReadFile(filepath.Join(d.Path, name))
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("corrupt %s: %w", filepath.Join(d.Path, name), err)
-	}
-	return nil
+	return WriteFileAtomic(filepath.Join(d.Path, ConfigFile), b, 0o600)
 }
 
 // Remove deletes the directory and everything in it, keeping the lock
