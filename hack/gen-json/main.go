@@ -146,11 +146,7 @@ func (j job) generate() ([]byte, error) {
 	for len(g.queue) > 0 {
 		k := g.queue[0]
 		g.queue = g.queue[1:]
-		emit := g.emitDecoder
-		if k.enc {
-			emit = g.emitEncoder
-		}
-		if err := emit(k.t); err != nil {
+		if err := g.emit(k.t, k.enc); err != nil {
 			return nil, err
 		}
 	}
@@ -212,12 +208,7 @@ func (g *gen) typ(t reflect.Type) string {
 	return t.String()
 }
 
-// dec is the name of t's decode function, queued for generation.
-func (g *gen) dec(t reflect.Type) string { return g.fn(fnKey{t, false}) }
-
-// enc is the name of t's encode function, queued for generation.
-func (g *gen) enc(t reflect.Type) string { return g.fn(fnKey{t, true}) }
-
+// fn is the name of k's function, queued for generation.
 func (g *gen) fn(k fnKey) string {
 	if e, ok := g.ext[k.t]; ok {
 		pkg, base, _ := strings.Cut(e, ".")
@@ -305,81 +296,174 @@ func fields(t reflect.Type, prefix string) ([]field, error) {
 	return out, nil
 }
 
-const nullCheck = "\tif null, err := d.Null(); null || err != nil {\n\t\treturn err\n\t}\n"
+// kind sorts a type by how its code is written.
+type kind int
 
-func (g *gen) emitDecoder(t reflect.Type) error {
-	b := &g.body
-	fmt.Fprintf(b, "\nfunc %s(d *genjson.Decoder, v *%s) error {\n", g.names[fnKey{t, false}], g.typ(t))
-	defer b.WriteString("}\n")
+const (
+	kStruct   kind = iota // a generated function
+	kOwn                  // json.(Un)marshaler: its own methods
+	kFallback             // left to encoding/json
+	kPtr                  // genjson.*Ptr with the element's function
+	kSlice
+	kMap
+	kBasic // genjson's generic String, Bool, Int, Uint
+)
+
+func (g *gen) kindOf(t reflect.Type, enc bool) kind {
 	switch {
-	case reflect.PointerTo(t).Implements(jsonUnmarshaler):
-		b.WriteString("\traw, err := d.Raw()\n\tif err != nil {\n\t\treturn err\n\t}\n\treturn v.UnmarshalJSON(raw)\n")
-		return nil
+	case t.Kind() == reflect.Pointer:
+		// Before the marshalers: *T has T's methods, and a nil one is null.
+		return kPtr
 	case slices.Contains(g.skip, t):
-		fmt.Fprintf(b, "\treturn genjson.ErrFallback // left to encoding/json\n")
-		return nil
-	case reflect.PointerTo(t).Implements(textUnmarshaler):
-		b.WriteString("\treturn genjson.ErrFallback\n")
-		return nil
+		return kFallback
+	case enc && t.Implements(jsonMarshaler), !enc && reflect.PointerTo(t).Implements(jsonUnmarshaler):
+		return kOwn
+	case enc && (reflect.PointerTo(t).Implements(jsonMarshaler) || t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler)),
+		!enc && reflect.PointerTo(t).Implements(textUnmarshaler):
+		return kFallback
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		fs, err := fields(t, "")
-		if err != nil {
-			return err
-		}
-		b.WriteString(nullCheck)
-		b.WriteString("\tif err := d.BeginObject(); err != nil {\n\t\treturn err\n\t}\n")
-		b.WriteString("\tfor {\n\t\tname, ok, err := d.Name()\n\t\tif err != nil || !ok {\n\t\t\treturn err\n\t\t}\n\t\tswitch name {\n")
-		names := make([]string, 0, len(fs))
-		for _, f := range fs {
-			names = append(names, fmt.Sprintf("%q", f.name))
-			fmt.Fprintf(b, "\t\tcase %q:\n", f.name)
-			if f.asText {
-				b.WriteString("\t\t\terr = genjson.ErrFallback\n")
-				continue
-			}
-			fmt.Fprintf(b, "\t\t\terr = %s(d, %s)\n", g.dec(f.t), f.addr)
-		}
-		fmt.Fprintf(b, "\t\tdefault:\n\t\t\terr = d.Unknown(name, []string{%s})\n\t\t}\n", strings.Join(names, ", "))
-		b.WriteString("\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n")
+		return kStruct
 	case reflect.Pointer:
-		b.WriteString(nullCheck)
-		fmt.Fprintf(b, "\t*v = new(%s)\n\treturn %s(d, *v)\n", g.typ(t.Elem()), g.dec(t.Elem()))
+		return kPtr
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
-			b.WriteString("\treturn genjson.ErrFallback // base64\n")
-			return nil
+			return kFallback // base64
 		}
-		b.WriteString(nullCheck)
-		fmt.Fprintf(b, "\tif err := d.BeginArray(); err != nil {\n\t\treturn err\n\t}\n\ts := make(%s, 0)\n", g.typ(t))
-		fmt.Fprintf(b, "\tfor {\n\t\tmore, err := d.More()\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t\tif !more {\n\t\t\tbreak\n\t\t}\n")
-		fmt.Fprintf(b, "\t\tvar e %s\n\t\tif err := %s(d, &e); err != nil {\n\t\t\treturn err\n\t\t}\n\t\ts = append(s, e)\n\t}\n\t*v = s\n\treturn nil\n", g.typ(t.Elem()), g.dec(t.Elem()))
+		return kSlice
 	case reflect.Map:
-		if t.Key().Kind() != reflect.String || reflect.PointerTo(t.Key()).Implements(textUnmarshaler) {
-			b.WriteString("\treturn genjson.ErrFallback\n")
+		if t.Key().Kind() != reflect.String || reflect.PointerTo(t.Key()).Implements(textUnmarshaler) ||
+			t.Key().Implements(textMarshaler) || reflect.PointerTo(t.Key()).Implements(textMarshaler) {
+			return kFallback
+		}
+		return kMap
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return kBasic
+	}
+	return kFallback // floats, interfaces, arrays...
+}
+
+func basicName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "String"
+	case reflect.Bool:
+		return "Bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "Int"
+	}
+	return "Uint"
+}
+
+// call is the statement's expression that decodes or encodes the value at
+// addr, of type t: "genjson.DecodeSlice(d, &v.Args, genjson.DecodeString[string])".
+func (g *gen) call(t reflect.Type, addr string, enc bool) string {
+	verb, arg := "Decode", "d"
+	if enc {
+		verb, arg = "Encode", "e"
+	}
+	switch g.kindOf(t, enc) {
+	case kPtr:
+		return fmt.Sprintf("genjson.%sPtr(%s, %s, %s)", verb, arg, addr, g.value(t.Elem(), enc))
+	case kSlice:
+		return fmt.Sprintf("genjson.%sSlice(%s, %s, %s)", verb, arg, addr, g.value(t.Elem(), enc))
+	case kMap:
+		return fmt.Sprintf("genjson.%sMap(%s, %s, %s)", verb, arg, addr, g.value(t.Elem(), enc))
+	case kBasic:
+		return fmt.Sprintf("genjson.%s%s(%s, %s)", verb, basicName(t), arg, addr)
+	}
+	return fmt.Sprintf("%s(%s, %s)", g.fn(fnKey{t, enc}), arg, addr)
+}
+
+// value is a function value that decodes or encodes a t, for a pointer's,
+// slice's or map's elements.
+func (g *gen) value(t reflect.Type, enc bool) string {
+	if g.kindOf(t, enc) == kBasic {
+		verb := "Decode"
+		if enc {
+			verb = "Encode"
+		}
+		return fmt.Sprintf("genjson.%s%s[%s]", verb, basicName(t), g.typ(t))
+	}
+	return g.fn(fnKey{t, enc})
+}
+
+// emit writes t's decoder or encoder function.
+func (g *gen) emit(t reflect.Type, enc bool) error {
+	b := &g.body
+	if enc {
+		fmt.Fprintf(b, "\nfunc %s(e *genjson.Encoder, v *%s) error {\n", g.names[fnKey{t, true}], g.typ(t))
+	} else {
+		fmt.Fprintf(b, "\nfunc %s(d *genjson.Decoder, v *%s) error {\n", g.names[fnKey{t, false}], g.typ(t))
+	}
+	defer b.WriteString("}\n")
+	switch g.kindOf(t, enc) {
+	case kFallback:
+		fmt.Fprintf(b, "\treturn genjson.ErrFallback // %s: left to encoding/json\n", t)
+	case kOwn:
+		if enc {
+			b.WriteString("\treturn e.Marshaler(*v)\n")
+		} else {
+			b.WriteString("\treturn genjson.DecodeUnmarshaler(d, v)\n")
+		}
+	case kStruct:
+		if enc {
+			return g.encodeStruct(t)
+		}
+		return g.decodeStruct(t)
+	default:
+		fmt.Fprintf(b, "\treturn %s\n", g.call(t, "v", enc))
+	}
+	return nil
+}
+
+func (g *gen) decodeStruct(t reflect.Type) error {
+	b := &g.body
+	fs, err := fields(t, "")
+	if err != nil {
+		return err
+	}
+	b.WriteString("\treturn genjson.DecodeObject(d, func(name string) error {\n\t\tswitch name {\n")
+	names := make([]string, 0, len(fs))
+	for _, f := range fs {
+		names = append(names, fmt.Sprintf("%q", f.name))
+		fmt.Fprintf(b, "\t\tcase %q:\n", f.name)
+		if f.asText {
+			b.WriteString("\t\t\treturn genjson.ErrFallback // `,string`\n")
+			continue
+		}
+		fmt.Fprintf(b, "\t\t\treturn %s\n", g.call(f.t, f.addr, false))
+	}
+	fmt.Fprintf(b, "\t\t}\n\t\treturn d.Unknown(name, []string{%s})\n\t})\n", strings.Join(names, ", "))
+	return nil
+}
+
+// encodeStruct writes what json.Marshal writes (the same bytes: field
+// order, omitempty, escaping), or gives up.
+func (g *gen) encodeStruct(t reflect.Type) error {
+	b := &g.body
+	fs, err := fields(t, "")
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if f.asText {
+			b.WriteString("\treturn genjson.ErrFallback // `,string`\n")
 			return nil
 		}
-		b.WriteString(nullCheck)
-		fmt.Fprintf(b, "\tif err := d.BeginObject(); err != nil {\n\t\treturn err\n\t}\n\tm := make(%s)\n", g.typ(t))
-		fmt.Fprintf(b, "\tfor {\n\t\tname, ok, err := d.Name()\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t\tif !ok {\n\t\t\tbreak\n\t\t}\n")
-		fmt.Fprintf(b, "\t\tvar e %s\n\t\tif err := %s(d, &e); err != nil {\n\t\t\treturn err\n\t\t}\n\t\tm[%s(name)] = e\n\t}\n\t*v = m\n\treturn nil\n", g.typ(t.Elem()), g.dec(t.Elem()), g.typ(t.Key()))
-	case reflect.String:
-		b.WriteString(nullCheck)
-		fmt.Fprintf(b, "\ts, err := d.String()\n\t*v = %s(s)\n\treturn err\n", g.typ(t))
-	case reflect.Bool:
-		b.WriteString(nullCheck)
-		fmt.Fprintf(b, "\tx, err := d.Bool()\n\t*v = %s(x)\n\treturn err\n", g.typ(t))
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		b.WriteString(nullCheck)
-		fmt.Fprintf(b, "\tn, err := d.Int(%d)\n\t*v = %s(n)\n\treturn err\n", t.Bits(), g.typ(t))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		b.WriteString(nullCheck)
-		fmt.Fprintf(b, "\tn, err := d.Uint(%d)\n\t*v = %s(n)\n\treturn err\n", t.Bits(), g.typ(t))
-	default:
-		// Floats, interfaces, arrays...: encoding/json decodes them.
-		fmt.Fprintf(b, "\treturn genjson.ErrFallback // %s\n", t.Kind())
 	}
+	b.WriteString("\te.Byte('{')\n")
+	for _, f := range fs {
+		member := fmt.Sprintf("\te.Member(`%s`)\n\te.Check(%s)\n", strconvQuote(f.name)+":", g.call(f.t, f.addr, true))
+		if cond := nonEmpty(f); cond != "" {
+			fmt.Fprintf(b, "\tif %s {\n%s\t}\n", cond, member)
+		} else {
+			b.WriteString(member)
+		}
+	}
+	b.WriteString("\te.Byte('}')\n\treturn e.Err()\n")
 	return nil
 }
 
@@ -387,78 +471,6 @@ var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
-
-// emitEncoder writes t's encoder, which writes what json.Marshal writes
-// (the same bytes: field order, omitempty, escaping), or gives up.
-func (g *gen) emitEncoder(t reflect.Type) error {
-	b := &g.body
-	fmt.Fprintf(b, "\nfunc %s(e *genjson.Encoder, v *%s) error {\n", g.names[fnKey{t, true}], g.typ(t))
-	defer b.WriteString("}\n")
-	fallback := func(why string) { fmt.Fprintf(b, "\treturn genjson.ErrFallback // %s\n", why) }
-	switch {
-	case t.Implements(jsonMarshaler):
-		b.WriteString("\treturn e.Marshaler(*v)\n")
-		return nil
-	case reflect.PointerTo(t).Implements(jsonMarshaler), reflect.PointerTo(t).Implements(textMarshaler):
-		fallback("a marshaler")
-		return nil
-	case slices.Contains(g.skip, t):
-		fallback("left to encoding/json")
-		return nil
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		fs, err := fields(t, "")
-		if err != nil {
-			return err
-		}
-		b.WriteString("\te.Byte('{')\n")
-		for _, f := range fs {
-			if f.asText {
-				fallback("`,string`")
-				return nil
-			}
-			member := fmt.Sprintf("\te.Member(%q)\n\tif err := %s(e, %s); err != nil {\n\t\treturn err\n\t}\n", strconvQuote(f.name)+":", g.enc(f.t), f.addr)
-			if cond := nonEmpty(f); cond != "" {
-				fmt.Fprintf(b, "\tif %s {\n%s\t}\n", cond, member)
-			} else {
-				b.WriteString(member)
-			}
-		}
-		b.WriteString("\te.Byte('}')\n\treturn nil\n")
-	case reflect.Pointer:
-		fmt.Fprintf(b, "\tif *v == nil {\n\t\te.Raw(\"null\")\n\t\treturn nil\n\t}\n\treturn %s(e, *v)\n", g.enc(t.Elem()))
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			fallback("base64")
-			return nil
-		}
-		fmt.Fprintf(b, "\tif *v == nil {\n\t\te.Raw(\"null\")\n\t\treturn nil\n\t}\n\te.Byte('[')\n")
-		fmt.Fprintf(b, "\tfor i := range *v {\n\t\tif i > 0 {\n\t\t\te.Byte(',')\n\t\t}\n\t\tif err := %s(e, &(*v)[i]); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\te.Byte(']')\n\treturn nil\n", g.enc(t.Elem()))
-	case reflect.Map:
-		if t.Key().Kind() != reflect.String || t.Key().Implements(textMarshaler) || reflect.PointerTo(t.Key()).Implements(textMarshaler) {
-			fallback("map key")
-			return nil
-		}
-		fmt.Fprintf(b, "\tif *v == nil {\n\t\te.Raw(\"null\")\n\t\treturn nil\n\t}\n\te.Byte('{')\n")
-		fmt.Fprintf(b, "\tfor i, k := range genjson.SortedKeys(*v) {\n\t\tif i > 0 {\n\t\t\te.Byte(',')\n\t\t}\n\t\te.String(string(k))\n\t\te.Byte(':')\n")
-		fmt.Fprintf(b, "\t\tx := (*v)[k]\n\t\tif err := %s(e, &x); err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n\te.Byte('}')\n\treturn nil\n", g.enc(t.Elem()))
-	case reflect.Interface:
-		b.WriteString("\tif *v == nil {\n\t\te.Raw(\"null\")\n\t\treturn nil\n\t}\n")
-		fallback("an interface")
-	case reflect.String:
-		b.WriteString("\te.String(string(*v))\n\treturn nil\n")
-	case reflect.Bool:
-		b.WriteString("\te.Bool(bool(*v))\n\treturn nil\n")
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		b.WriteString("\te.Int(int64(*v))\n\treturn nil\n")
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		b.WriteString("\te.Uint(uint64(*v))\n\treturn nil\n")
-	default:
-		fallback(t.Kind().String())
-	}
-	return nil
-}
 
 // nonEmpty is the Go condition under which an omitempty field is written
 // (encoding/json's isEmptyValue), or "" when it always is.

@@ -7,200 +7,53 @@ import (
 )
 
 func DecodeSaved(d *genjson.Decoder, v *Saved) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "driver":
-			err = decString(d, &v.Driver)
+			return genjson.DecodeString(d, &v.Driver)
 		case "paths":
-			err = decMapStringString(d, &v.Paths)
+			return genjson.DecodeMap(d, &v.Paths, genjson.DecodeString[string])
 		case "unit":
-			err = decString(d, &v.Unit)
+			return genjson.DecodeString(d, &v.Unit)
 		case "slice":
-			err = decString(d, &v.Slice)
+			return genjson.DecodeString(d, &v.Slice)
 		case "legacy":
-			err = decBool(d, &v.Legacy)
+			return genjson.DecodeBool(d, &v.Legacy)
 		case "rootless":
-			err = decBool(d, &v.Rootless)
+			return genjson.DecodeBool(d, &v.Rootless)
 		case "parents":
-			err = decSliceString(d, &v.Parents)
-		default:
-			err = d.Unknown(name, []string{"driver", "paths", "unit", "slice", "legacy", "rootless", "parents"})
+			return genjson.DecodeSlice(d, &v.Parents, genjson.DecodeString[string])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"driver", "paths", "unit", "slice", "legacy", "rootless", "parents"})
+	})
 }
 
 func EncodeSaved(e *genjson.Encoder, v *Saved) error {
 	e.Byte('{')
-	e.Member("\"driver\":")
-	if err := encString(e, &v.Driver); err != nil {
-		return err
-	}
-	e.Member("\"paths\":")
-	if err := encMapStringString(e, &v.Paths); err != nil {
-		return err
-	}
+	e.Member(`"driver":`)
+	e.Check(genjson.EncodeString(e, &v.Driver))
+	e.Member(`"paths":`)
+	e.Check(genjson.EncodeMap(e, &v.Paths, genjson.EncodeString[string]))
 	if v.Unit != "" {
-		e.Member("\"unit\":")
-		if err := encString(e, &v.Unit); err != nil {
-			return err
-		}
+		e.Member(`"unit":`)
+		e.Check(genjson.EncodeString(e, &v.Unit))
 	}
 	if v.Slice != "" {
-		e.Member("\"slice\":")
-		if err := encString(e, &v.Slice); err != nil {
-			return err
-		}
+		e.Member(`"slice":`)
+		e.Check(genjson.EncodeString(e, &v.Slice))
 	}
 	if v.Legacy {
-		e.Member("\"legacy\":")
-		if err := encBool(e, &v.Legacy); err != nil {
-			return err
-		}
+		e.Member(`"legacy":`)
+		e.Check(genjson.EncodeBool(e, &v.Legacy))
 	}
 	if v.Rootless {
-		e.Member("\"rootless\":")
-		if err := encBool(e, &v.Rootless); err != nil {
-			return err
-		}
+		e.Member(`"rootless":`)
+		e.Check(genjson.EncodeBool(e, &v.Rootless))
 	}
 	if len(v.Parents) != 0 {
-		e.Member("\"parents\":")
-		if err := encSliceString(e, &v.Parents); err != nil {
-			return err
-		}
+		e.Member(`"parents":`)
+		e.Check(genjson.EncodeSlice(e, &v.Parents, genjson.EncodeString[string]))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func decString(d *genjson.Decoder, v *string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = string(s)
-	return err
-}
-
-func decMapStringString(d *genjson.Decoder, v *map[string]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	m := make(map[string]string)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		m[string(name)] = e
-	}
-	*v = m
-	return nil
-}
-
-func decBool(d *genjson.Decoder, v *bool) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	x, err := d.Bool()
-	*v = bool(x)
-	return err
-}
-
-func decSliceString(d *genjson.Decoder, v *[]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]string, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func encString(e *genjson.Encoder, v *string) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encMapStringString(e *genjson.Encoder, v *map[string]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('{')
-	for i, k := range genjson.SortedKeys(*v) {
-		if i > 0 {
-			e.Byte(',')
-		}
-		e.String(string(k))
-		e.Byte(':')
-		x := (*v)[k]
-		if err := encString(e, &x); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
-}
-
-func encBool(e *genjson.Encoder, v *bool) error {
-	e.Bool(bool(*v))
-	return nil
-}
-
-func encSliceString(e *genjson.Encoder, v *[]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encString(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
+	return e.Err()
 }

@@ -44,7 +44,19 @@ func Decode[T any](data []byte, v *T, fast func(*Decoder, *T) error) error {
 // Encoder is the output of a generated encoder.
 type Encoder struct {
 	buf []byte
+	err error // the first failure (Check)
 }
+
+// Check keeps the first error of a member's encoding: a generated struct
+// encoder writes all its members and returns Err.
+func (e *Encoder) Check(err error) {
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
+// Err is the first error Check kept.
+func (e *Encoder) Err() error { return e.err }
 
 // Encode encodes *v with fast, a generated function, or, if it gives up,
 // with json.Marshal; the bytes are the same either way.

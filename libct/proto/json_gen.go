@@ -4,518 +4,214 @@ package proto
 
 import (
 	"encoding/json"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/specjson"
 )
 
 func DecodeInitConfig(d *genjson.Decoder, v *InitConfig) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "mode":
-			err = decString(d, &v.Mode)
+			return genjson.DecodeString(d, &v.Mode)
 		case "id":
-			err = decString(d, &v.ID)
+			return genjson.DecodeString(d, &v.ID)
 		case "bundle":
-			err = decString(d, &v.Bundle)
+			return genjson.DecodeString(d, &v.Bundle)
 		case "rootfs":
-			err = decString(d, &v.Rootfs)
+			return genjson.DecodeString(d, &v.Rootfs)
 		case "spec":
-			err = decPtrSpecsSpec(d, &v.Spec)
+			return genjson.DecodePtr(d, &v.Spec, specjson.DecodeSpec)
 		case "process":
-			err = decPtrSpecsProcess(d, &v.Process)
+			return genjson.DecodePtr(d, &v.Process, specjson.DecodeProcess)
 		case "noPivot":
-			err = decBool(d, &v.NoPivot)
+			return genjson.DecodeBool(d, &v.NoPivot)
 		case "noNewKeyring":
-			err = decBool(d, &v.NoNewKeyring)
+			return genjson.DecodeBool(d, &v.NoNewKeyring)
 		case "rootless":
-			err = decBool(d, &v.Rootless)
+			return genjson.DecodeBool(d, &v.Rootless)
 		case "debug":
-			err = decBool(d, &v.Debug)
+			return genjson.DecodeBool(d, &v.Debug)
 		case "passFds":
-			err = decInt(d, &v.PassFDs)
+			return genjson.DecodeInt(d, &v.PassFDs)
 		case "env":
-			err = decSliceString(d, &v.Env)
+			return genjson.DecodeSlice(d, &v.Env, genjson.DecodeString[string])
 		case "consoleFd":
-			err = decInt(d, &v.ConsoleFd)
+			return genjson.DecodeInt(d, &v.ConsoleFd)
 		case "fifoFd":
-			err = decInt(d, &v.FifoFd)
+			return genjson.DecodeInt(d, &v.FifoFd)
 		case "logFd":
-			err = decInt(d, &v.LogFd)
+			return genjson.DecodeInt(d, &v.LogFd)
 		case "cgroupPaths":
-			err = decMapStringString(d, &v.CgroupPaths)
+			return genjson.DecodeMap(d, &v.CgroupPaths, genjson.DecodeString[string])
 		case "seccomp":
-			err = decRawMessage(d, &v.Seccomp)
+			return decRawMessage(d, &v.Seccomp)
 		case "state":
-			err = decPtrSpecsState(d, &v.State)
-		default:
-			err = d.Unknown(name, []string{"mode", "id", "bundle", "rootfs", "spec", "process", "noPivot", "noNewKeyring", "rootless", "debug", "passFds", "env", "consoleFd", "fifoFd", "logFd", "cgroupPaths", "seccomp", "state"})
+			return genjson.DecodePtr(d, &v.State, specjson.DecodeState)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"mode", "id", "bundle", "rootfs", "spec", "process", "noPivot", "noNewKeyring", "rootless", "debug", "passFds", "env", "consoleFd", "fifoFd", "logFd", "cgroupPaths", "seccomp", "state"})
+	})
 }
 
 func DecodeMessage(d *genjson.Decoder, v *Message) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "type":
-			err = decString(d, &v.Type)
+			return genjson.DecodeString(d, &v.Type)
 		case "pid":
-			err = decInt(d, &v.Pid)
+			return genjson.DecodeInt(d, &v.Pid)
 		case "fd":
-			err = decInt(d, &v.Fd)
+			return genjson.DecodeInt(d, &v.Fd)
 		case "level":
-			err = decString(d, &v.Level)
+			return genjson.DecodeString(d, &v.Level)
 		case "msg":
-			err = decString(d, &v.Msg)
+			return genjson.DecodeString(d, &v.Msg)
 		case "error":
-			err = decPtrProtoError(d, &v.Error)
+			return genjson.DecodePtr(d, &v.Error, decProtoError)
 		case "config":
-			err = decRawMessage(d, &v.Config)
-		default:
-			err = d.Unknown(name, []string{"type", "pid", "fd", "level", "msg", "error", "config"})
+			return decRawMessage(d, &v.Config)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"type", "pid", "fd", "level", "msg", "error", "config"})
+	})
 }
 
 func EncodeInitConfig(e *genjson.Encoder, v *InitConfig) error {
 	e.Byte('{')
-	e.Member("\"mode\":")
-	if err := encString(e, &v.Mode); err != nil {
-		return err
-	}
-	e.Member("\"id\":")
-	if err := encString(e, &v.ID); err != nil {
-		return err
-	}
-	e.Member("\"bundle\":")
-	if err := encString(e, &v.Bundle); err != nil {
-		return err
-	}
-	e.Member("\"rootfs\":")
-	if err := encString(e, &v.Rootfs); err != nil {
-		return err
-	}
-	e.Member("\"spec\":")
-	if err := encPtrSpecsSpec(e, &v.Spec); err != nil {
-		return err
-	}
-	e.Member("\"process\":")
-	if err := encPtrSpecsProcess(e, &v.Process); err != nil {
-		return err
-	}
+	e.Member(`"mode":`)
+	e.Check(genjson.EncodeString(e, &v.Mode))
+	e.Member(`"id":`)
+	e.Check(genjson.EncodeString(e, &v.ID))
+	e.Member(`"bundle":`)
+	e.Check(genjson.EncodeString(e, &v.Bundle))
+	e.Member(`"rootfs":`)
+	e.Check(genjson.EncodeString(e, &v.Rootfs))
+	e.Member(`"spec":`)
+	e.Check(genjson.EncodePtr(e, &v.Spec, specjson.EncodeSpec))
+	e.Member(`"process":`)
+	e.Check(genjson.EncodePtr(e, &v.Process, specjson.EncodeProcess))
 	if v.NoPivot {
-		e.Member("\"noPivot\":")
-		if err := encBool(e, &v.NoPivot); err != nil {
-			return err
-		}
+		e.Member(`"noPivot":`)
+		e.Check(genjson.EncodeBool(e, &v.NoPivot))
 	}
 	if v.NoNewKeyring {
-		e.Member("\"noNewKeyring\":")
-		if err := encBool(e, &v.NoNewKeyring); err != nil {
-			return err
-		}
+		e.Member(`"noNewKeyring":`)
+		e.Check(genjson.EncodeBool(e, &v.NoNewKeyring))
 	}
 	if v.Rootless {
-		e.Member("\"rootless\":")
-		if err := encBool(e, &v.Rootless); err != nil {
-			return err
-		}
+		e.Member(`"rootless":`)
+		e.Check(genjson.EncodeBool(e, &v.Rootless))
 	}
 	if v.Debug {
-		e.Member("\"debug\":")
-		if err := encBool(e, &v.Debug); err != nil {
-			return err
-		}
+		e.Member(`"debug":`)
+		e.Check(genjson.EncodeBool(e, &v.Debug))
 	}
 	if v.PassFDs != 0 {
-		e.Member("\"passFds\":")
-		if err := encInt(e, &v.PassFDs); err != nil {
-			return err
-		}
+		e.Member(`"passFds":`)
+		e.Check(genjson.EncodeInt(e, &v.PassFDs))
 	}
 	if len(v.Env) != 0 {
-		e.Member("\"env\":")
-		if err := encSliceString(e, &v.Env); err != nil {
-			return err
-		}
+		e.Member(`"env":`)
+		e.Check(genjson.EncodeSlice(e, &v.Env, genjson.EncodeString[string]))
 	}
-	e.Member("\"consoleFd\":")
-	if err := encInt(e, &v.ConsoleFd); err != nil {
-		return err
-	}
-	e.Member("\"fifoFd\":")
-	if err := encInt(e, &v.FifoFd); err != nil {
-		return err
-	}
-	e.Member("\"logFd\":")
-	if err := encInt(e, &v.LogFd); err != nil {
-		return err
-	}
+	e.Member(`"consoleFd":`)
+	e.Check(genjson.EncodeInt(e, &v.ConsoleFd))
+	e.Member(`"fifoFd":`)
+	e.Check(genjson.EncodeInt(e, &v.FifoFd))
+	e.Member(`"logFd":`)
+	e.Check(genjson.EncodeInt(e, &v.LogFd))
 	if len(v.CgroupPaths) != 0 {
-		e.Member("\"cgroupPaths\":")
-		if err := encMapStringString(e, &v.CgroupPaths); err != nil {
-			return err
-		}
+		e.Member(`"cgroupPaths":`)
+		e.Check(genjson.EncodeMap(e, &v.CgroupPaths, genjson.EncodeString[string]))
 	}
 	if len(v.Seccomp) != 0 {
-		e.Member("\"seccomp\":")
-		if err := encRawMessage(e, &v.Seccomp); err != nil {
-			return err
-		}
+		e.Member(`"seccomp":`)
+		e.Check(encRawMessage(e, &v.Seccomp))
 	}
 	if v.State != nil {
-		e.Member("\"state\":")
-		if err := encPtrSpecsState(e, &v.State); err != nil {
-			return err
-		}
+		e.Member(`"state":`)
+		e.Check(genjson.EncodePtr(e, &v.State, specjson.EncodeState))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func EncodeMessage(e *genjson.Encoder, v *Message) error {
 	e.Byte('{')
-	e.Member("\"type\":")
-	if err := encString(e, &v.Type); err != nil {
-		return err
-	}
+	e.Member(`"type":`)
+	e.Check(genjson.EncodeString(e, &v.Type))
 	if v.Pid != 0 {
-		e.Member("\"pid\":")
-		if err := encInt(e, &v.Pid); err != nil {
-			return err
-		}
+		e.Member(`"pid":`)
+		e.Check(genjson.EncodeInt(e, &v.Pid))
 	}
 	if v.Fd != 0 {
-		e.Member("\"fd\":")
-		if err := encInt(e, &v.Fd); err != nil {
-			return err
-		}
+		e.Member(`"fd":`)
+		e.Check(genjson.EncodeInt(e, &v.Fd))
 	}
 	if v.Level != "" {
-		e.Member("\"level\":")
-		if err := encString(e, &v.Level); err != nil {
-			return err
-		}
+		e.Member(`"level":`)
+		e.Check(genjson.EncodeString(e, &v.Level))
 	}
 	if v.Msg != "" {
-		e.Member("\"msg\":")
-		if err := encString(e, &v.Msg); err != nil {
-			return err
-		}
+		e.Member(`"msg":`)
+		e.Check(genjson.EncodeString(e, &v.Msg))
 	}
 	if v.Error != nil {
-		e.Member("\"error\":")
-		if err := encPtrProtoError(e, &v.Error); err != nil {
-			return err
-		}
+		e.Member(`"error":`)
+		e.Check(genjson.EncodePtr(e, &v.Error, encProtoError))
 	}
 	if len(v.Config) != 0 {
-		e.Member("\"config\":")
-		if err := encRawMessage(e, &v.Config); err != nil {
-			return err
-		}
+		e.Member(`"config":`)
+		e.Check(encRawMessage(e, &v.Config))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func decString(d *genjson.Decoder, v *string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = string(s)
-	return err
-}
-
-func decPtrSpecsSpec(d *genjson.Decoder, v **specs.Spec) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Spec)
-	return specjson.DecodeSpec(d, *v)
-}
-
-func decPtrSpecsProcess(d *genjson.Decoder, v **specs.Process) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Process)
-	return specjson.DecodeProcess(d, *v)
-}
-
-func decBool(d *genjson.Decoder, v *bool) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	x, err := d.Bool()
-	*v = bool(x)
-	return err
-}
-
-func decInt(d *genjson.Decoder, v *int) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Int(64)
-	*v = int(n)
-	return err
-}
-
-func decSliceString(d *genjson.Decoder, v *[]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]string, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decMapStringString(d *genjson.Decoder, v *map[string]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	m := make(map[string]string)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		m[string(name)] = e
-	}
-	*v = m
-	return nil
+	return e.Err()
 }
 
 func decRawMessage(d *genjson.Decoder, v *json.RawMessage) error {
-	raw, err := d.Raw()
-	if err != nil {
-		return err
-	}
-	return v.UnmarshalJSON(raw)
+	return genjson.DecodeUnmarshaler(d, v)
 }
 
-func decPtrSpecsState(d *genjson.Decoder, v **specs.State) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.State)
-	return specjson.DecodeState(d, *v)
-}
-
-func decPtrProtoError(d *genjson.Decoder, v **Error) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(Error)
-	return decProtoError(d, *v)
-}
-
-func encString(e *genjson.Encoder, v *string) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encPtrSpecsSpec(e *genjson.Encoder, v **specs.Spec) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return specjson.EncodeSpec(e, *v)
-}
-
-func encPtrSpecsProcess(e *genjson.Encoder, v **specs.Process) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return specjson.EncodeProcess(e, *v)
-}
-
-func encBool(e *genjson.Encoder, v *bool) error {
-	e.Bool(bool(*v))
-	return nil
-}
-
-func encInt(e *genjson.Encoder, v *int) error {
-	e.Int(int64(*v))
-	return nil
-}
-
-func encSliceString(e *genjson.Encoder, v *[]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
+func decProtoError(d *genjson.Decoder, v *Error) error {
+	return genjson.DecodeObject(d, func(name string) error {
+		switch name {
+		case "stage":
+			return genjson.DecodeString(d, &v.Stage)
+		case "op":
+			return genjson.DecodeString(d, &v.Op)
+		case "path":
+			return genjson.DecodeString(d, &v.Path)
+		case "errno":
+			return genjson.DecodeString(d, &v.Errno)
+		case "msg":
+			return genjson.DecodeString(d, &v.Msg)
 		}
-		if err := encString(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encMapStringString(e *genjson.Encoder, v *map[string]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('{')
-	for i, k := range genjson.SortedKeys(*v) {
-		if i > 0 {
-			e.Byte(',')
-		}
-		e.String(string(k))
-		e.Byte(':')
-		x := (*v)[k]
-		if err := encString(e, &x); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
+		return d.Unknown(name, []string{"stage", "op", "path", "errno", "msg"})
+	})
 }
 
 func encRawMessage(e *genjson.Encoder, v *json.RawMessage) error {
 	return e.Marshaler(*v)
 }
 
-func encPtrSpecsState(e *genjson.Encoder, v **specs.State) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return specjson.EncodeState(e, *v)
-}
-
-func encPtrProtoError(e *genjson.Encoder, v **Error) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encProtoError(e, *v)
-}
-
-func decProtoError(d *genjson.Decoder, v *Error) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
-		switch name {
-		case "stage":
-			err = decString(d, &v.Stage)
-		case "op":
-			err = decString(d, &v.Op)
-		case "path":
-			err = decString(d, &v.Path)
-		case "errno":
-			err = decString(d, &v.Errno)
-		case "msg":
-			err = decString(d, &v.Msg)
-		default:
-			err = d.Unknown(name, []string{"stage", "op", "path", "errno", "msg"})
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
 func encProtoError(e *genjson.Encoder, v *Error) error {
 	e.Byte('{')
 	if v.Stage != "" {
-		e.Member("\"stage\":")
-		if err := encString(e, &v.Stage); err != nil {
-			return err
-		}
+		e.Member(`"stage":`)
+		e.Check(genjson.EncodeString(e, &v.Stage))
 	}
 	if v.Op != "" {
-		e.Member("\"op\":")
-		if err := encString(e, &v.Op); err != nil {
-			return err
-		}
+		e.Member(`"op":`)
+		e.Check(genjson.EncodeString(e, &v.Op))
 	}
 	if v.Path != "" {
-		e.Member("\"path\":")
-		if err := encString(e, &v.Path); err != nil {
-			return err
-		}
+		e.Member(`"path":`)
+		e.Check(genjson.EncodeString(e, &v.Path))
 	}
 	if v.Errno != "" {
-		e.Member("\"errno\":")
-		if err := encString(e, &v.Errno); err != nil {
-			return err
-		}
+		e.Member(`"errno":`)
+		e.Check(genjson.EncodeString(e, &v.Errno))
 	}
-	e.Member("\"msg\":")
-	if err := encString(e, &v.Msg); err != nil {
-		return err
-	}
+	e.Member(`"msg":`)
+	e.Check(genjson.EncodeString(e, &v.Msg))
 	e.Byte('}')
-	return nil
+	return e.Err()
 }

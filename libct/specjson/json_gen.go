@@ -9,4449 +9,1631 @@ import (
 )
 
 func DecodeSpec(d *genjson.Decoder, v *specs.Spec) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "ociVersion":
-			err = decString(d, &v.Version)
+			return genjson.DecodeString(d, &v.Version)
 		case "process":
-			err = decPtrSpecsProcess(d, &v.Process)
+			return genjson.DecodePtr(d, &v.Process, DecodeProcess)
 		case "root":
-			err = decPtrSpecsRoot(d, &v.Root)
+			return genjson.DecodePtr(d, &v.Root, decSpecsRoot)
 		case "hostname":
-			err = decString(d, &v.Hostname)
+			return genjson.DecodeString(d, &v.Hostname)
 		case "domainname":
-			err = decString(d, &v.Domainname)
+			return genjson.DecodeString(d, &v.Domainname)
 		case "mounts":
-			err = decSliceSpecsMount(d, &v.Mounts)
+			return genjson.DecodeSlice(d, &v.Mounts, decSpecsMount)
 		case "hooks":
-			err = decPtrSpecsHooks(d, &v.Hooks)
+			return genjson.DecodePtr(d, &v.Hooks, decSpecsHooks)
 		case "annotations":
-			err = decMapStringString(d, &v.Annotations)
+			return genjson.DecodeMap(d, &v.Annotations, genjson.DecodeString[string])
 		case "linux":
-			err = decPtrSpecsLinux(d, &v.Linux)
+			return genjson.DecodePtr(d, &v.Linux, decSpecsLinux)
 		case "solaris":
-			err = decPtrSpecsSolaris(d, &v.Solaris)
+			return genjson.DecodePtr(d, &v.Solaris, decSpecsSolaris)
 		case "windows":
-			err = decPtrSpecsWindows(d, &v.Windows)
+			return genjson.DecodePtr(d, &v.Windows, decSpecsWindows)
 		case "vm":
-			err = decPtrSpecsVM(d, &v.VM)
+			return genjson.DecodePtr(d, &v.VM, decSpecsVM)
 		case "zos":
-			err = decPtrSpecsZOS(d, &v.ZOS)
+			return genjson.DecodePtr(d, &v.ZOS, decSpecsZOS)
 		case "freebsd":
-			err = decPtrSpecsFreeBSD(d, &v.FreeBSD)
-		default:
-			err = d.Unknown(name, []string{"ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux", "solaris", "windows", "vm", "zos", "freebsd"})
+			return genjson.DecodePtr(d, &v.FreeBSD, decSpecsFreeBSD)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux", "solaris", "windows", "vm", "zos", "freebsd"})
+	})
 }
 
 func DecodeProcess(d *genjson.Decoder, v *specs.Process) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "terminal":
-			err = decBool(d, &v.Terminal)
+			return genjson.DecodeBool(d, &v.Terminal)
 		case "consoleSize":
-			err = decPtrSpecsBox(d, &v.ConsoleSize)
+			return genjson.DecodePtr(d, &v.ConsoleSize, decSpecsBox)
 		case "user":
-			err = decSpecsUser(d, &v.User)
+			return decSpecsUser(d, &v.User)
 		case "args":
-			err = decSliceString(d, &v.Args)
+			return genjson.DecodeSlice(d, &v.Args, genjson.DecodeString[string])
 		case "commandLine":
-			err = decString(d, &v.CommandLine)
+			return genjson.DecodeString(d, &v.CommandLine)
 		case "env":
-			err = decSliceString(d, &v.Env)
+			return genjson.DecodeSlice(d, &v.Env, genjson.DecodeString[string])
 		case "cwd":
-			err = decString(d, &v.Cwd)
+			return genjson.DecodeString(d, &v.Cwd)
 		case "capabilities":
-			err = decPtrSpecsLinuxCapabilities(d, &v.Capabilities)
+			return genjson.DecodePtr(d, &v.Capabilities, decSpecsLinuxCapabilities)
 		case "rlimits":
-			err = decSliceSpecsPOSIXRlimit(d, &v.Rlimits)
+			return genjson.DecodeSlice(d, &v.Rlimits, decSpecsPOSIXRlimit)
 		case "noNewPrivileges":
-			err = decBool(d, &v.NoNewPrivileges)
+			return genjson.DecodeBool(d, &v.NoNewPrivileges)
 		case "apparmorProfile":
-			err = decString(d, &v.ApparmorProfile)
+			return genjson.DecodeString(d, &v.ApparmorProfile)
 		case "oomScoreAdj":
-			err = decPtrInt(d, &v.OOMScoreAdj)
+			return genjson.DecodePtr(d, &v.OOMScoreAdj, genjson.DecodeInt[int])
 		case "scheduler":
-			err = decPtrSpecsScheduler(d, &v.Scheduler)
+			return genjson.DecodePtr(d, &v.Scheduler, decSpecsScheduler)
 		case "selinuxLabel":
-			err = decString(d, &v.SelinuxLabel)
+			return genjson.DecodeString(d, &v.SelinuxLabel)
 		case "ioPriority":
-			err = decPtrSpecsLinuxIOPriority(d, &v.IOPriority)
+			return genjson.DecodePtr(d, &v.IOPriority, decSpecsLinuxIOPriority)
 		case "execCPUAffinity":
-			err = decPtrSpecsCPUAffinity(d, &v.ExecCPUAffinity)
-		default:
-			err = d.Unknown(name, []string{"terminal", "consoleSize", "user", "args", "commandLine", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "scheduler", "selinuxLabel", "ioPriority", "execCPUAffinity"})
+			return genjson.DecodePtr(d, &v.ExecCPUAffinity, decSpecsCPUAffinity)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"terminal", "consoleSize", "user", "args", "commandLine", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "scheduler", "selinuxLabel", "ioPriority", "execCPUAffinity"})
+	})
 }
 
 func DecodeState(d *genjson.Decoder, v *specs.State) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "ociVersion":
-			err = decString(d, &v.Version)
+			return genjson.DecodeString(d, &v.Version)
 		case "id":
-			err = decString(d, &v.ID)
+			return genjson.DecodeString(d, &v.ID)
 		case "status":
-			err = decSpecsContainerState(d, &v.Status)
+			return genjson.DecodeString(d, &v.Status)
 		case "pid":
-			err = decInt(d, &v.Pid)
+			return genjson.DecodeInt(d, &v.Pid)
 		case "bundle":
-			err = decString(d, &v.Bundle)
+			return genjson.DecodeString(d, &v.Bundle)
 		case "annotations":
-			err = decMapStringString(d, &v.Annotations)
-		default:
-			err = d.Unknown(name, []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"})
+			return genjson.DecodeMap(d, &v.Annotations, genjson.DecodeString[string])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"ociVersion", "id", "status", "pid", "bundle", "annotations"})
+	})
 }
 
 func EncodeSpec(e *genjson.Encoder, v *specs.Spec) error {
 	e.Byte('{')
-	e.Member("\"ociVersion\":")
-	if err := encString(e, &v.Version); err != nil {
-		return err
-	}
+	e.Member(`"ociVersion":`)
+	e.Check(genjson.EncodeString(e, &v.Version))
 	if v.Process != nil {
-		e.Member("\"process\":")
-		if err := encPtrSpecsProcess(e, &v.Process); err != nil {
-			return err
-		}
+		e.Member(`"process":`)
+		e.Check(genjson.EncodePtr(e, &v.Process, EncodeProcess))
 	}
 	if v.Root != nil {
-		e.Member("\"root\":")
-		if err := encPtrSpecsRoot(e, &v.Root); err != nil {
-			return err
-		}
+		e.Member(`"root":`)
+		e.Check(genjson.EncodePtr(e, &v.Root, encSpecsRoot))
 	}
 	if v.Hostname != "" {
-		e.Member("\"hostname\":")
-		if err := encString(e, &v.Hostname); err != nil {
-			return err
-		}
+		e.Member(`"hostname":`)
+		e.Check(genjson.EncodeString(e, &v.Hostname))
 	}
 	if v.Domainname != "" {
-		e.Member("\"domainname\":")
-		if err := encString(e, &v.Domainname); err != nil {
-			return err
-		}
+		e.Member(`"domainname":`)
+		e.Check(genjson.EncodeString(e, &v.Domainname))
 	}
 	if len(v.Mounts) != 0 {
-		e.Member("\"mounts\":")
-		if err := encSliceSpecsMount(e, &v.Mounts); err != nil {
-			return err
-		}
+		e.Member(`"mounts":`)
+		e.Check(genjson.EncodeSlice(e, &v.Mounts, encSpecsMount))
 	}
 	if v.Hooks != nil {
-		e.Member("\"hooks\":")
-		if err := encPtrSpecsHooks(e, &v.Hooks); err != nil {
-			return err
-		}
+		e.Member(`"hooks":`)
+		e.Check(genjson.EncodePtr(e, &v.Hooks, encSpecsHooks))
 	}
 	if len(v.Annotations) != 0 {
-		e.Member("\"annotations\":")
-		if err := encMapStringString(e, &v.Annotations); err != nil {
-			return err
-		}
+		e.Member(`"annotations":`)
+		e.Check(genjson.EncodeMap(e, &v.Annotations, genjson.EncodeString[string]))
 	}
 	if v.Linux != nil {
-		e.Member("\"linux\":")
-		if err := encPtrSpecsLinux(e, &v.Linux); err != nil {
-			return err
-		}
+		e.Member(`"linux":`)
+		e.Check(genjson.EncodePtr(e, &v.Linux, encSpecsLinux))
 	}
 	if v.Solaris != nil {
-		e.Member("\"solaris\":")
-		if err := encPtrSpecsSolaris(e, &v.Solaris); err != nil {
-			return err
-		}
+		e.Member(`"solaris":`)
+		e.Check(genjson.EncodePtr(e, &v.Solaris, encSpecsSolaris))
 	}
 	if v.Windows != nil {
-		e.Member("\"windows\":")
-		if err := encPtrSpecsWindows(e, &v.Windows); err != nil {
-			return err
-		}
+		e.Member(`"windows":`)
+		e.Check(genjson.EncodePtr(e, &v.Windows, encSpecsWindows))
 	}
 	if v.VM != nil {
-		e.Member("\"vm\":")
-		if err := encPtrSpecsVM(e, &v.VM); err != nil {
-			return err
-		}
+		e.Member(`"vm":`)
+		e.Check(genjson.EncodePtr(e, &v.VM, encSpecsVM))
 	}
 	if v.ZOS != nil {
-		e.Member("\"zos\":")
-		if err := encPtrSpecsZOS(e, &v.ZOS); err != nil {
-			return err
-		}
+		e.Member(`"zos":`)
+		e.Check(genjson.EncodePtr(e, &v.ZOS, encSpecsZOS))
 	}
 	if v.FreeBSD != nil {
-		e.Member("\"freebsd\":")
-		if err := encPtrSpecsFreeBSD(e, &v.FreeBSD); err != nil {
-			return err
-		}
+		e.Member(`"freebsd":`)
+		e.Check(genjson.EncodePtr(e, &v.FreeBSD, encSpecsFreeBSD))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func EncodeProcess(e *genjson.Encoder, v *specs.Process) error {
 	e.Byte('{')
 	if v.Terminal {
-		e.Member("\"terminal\":")
-		if err := encBool(e, &v.Terminal); err != nil {
-			return err
-		}
+		e.Member(`"terminal":`)
+		e.Check(genjson.EncodeBool(e, &v.Terminal))
 	}
 	if v.ConsoleSize != nil {
-		e.Member("\"consoleSize\":")
-		if err := encPtrSpecsBox(e, &v.ConsoleSize); err != nil {
-			return err
-		}
+		e.Member(`"consoleSize":`)
+		e.Check(genjson.EncodePtr(e, &v.ConsoleSize, encSpecsBox))
 	}
-	e.Member("\"user\":")
-	if err := encSpecsUser(e, &v.User); err != nil {
-		return err
-	}
+	e.Member(`"user":`)
+	e.Check(encSpecsUser(e, &v.User))
 	if len(v.Args) != 0 {
-		e.Member("\"args\":")
-		if err := encSliceString(e, &v.Args); err != nil {
-			return err
-		}
+		e.Member(`"args":`)
+		e.Check(genjson.EncodeSlice(e, &v.Args, genjson.EncodeString[string]))
 	}
 	if v.CommandLine != "" {
-		e.Member("\"commandLine\":")
-		if err := encString(e, &v.CommandLine); err != nil {
-			return err
-		}
+		e.Member(`"commandLine":`)
+		e.Check(genjson.EncodeString(e, &v.CommandLine))
 	}
 	if len(v.Env) != 0 {
-		e.Member("\"env\":")
-		if err := encSliceString(e, &v.Env); err != nil {
-			return err
-		}
+		e.Member(`"env":`)
+		e.Check(genjson.EncodeSlice(e, &v.Env, genjson.EncodeString[string]))
 	}
-	e.Member("\"cwd\":")
-	if err := encString(e, &v.Cwd); err != nil {
-		return err
-	}
+	e.Member(`"cwd":`)
+	e.Check(genjson.EncodeString(e, &v.Cwd))
 	if v.Capabilities != nil {
-		e.Member("\"capabilities\":")
-		if err := encPtrSpecsLinuxCapabilities(e, &v.Capabilities); err != nil {
-			return err
-		}
+		e.Member(`"capabilities":`)
+		e.Check(genjson.EncodePtr(e, &v.Capabilities, encSpecsLinuxCapabilities))
 	}
 	if len(v.Rlimits) != 0 {
-		e.Member("\"rlimits\":")
-		if err := encSliceSpecsPOSIXRlimit(e, &v.Rlimits); err != nil {
-			return err
-		}
+		e.Member(`"rlimits":`)
+		e.Check(genjson.EncodeSlice(e, &v.Rlimits, encSpecsPOSIXRlimit))
 	}
 	if v.NoNewPrivileges {
-		e.Member("\"noNewPrivileges\":")
-		if err := encBool(e, &v.NoNewPrivileges); err != nil {
-			return err
-		}
+		e.Member(`"noNewPrivileges":`)
+		e.Check(genjson.EncodeBool(e, &v.NoNewPrivileges))
 	}
 	if v.ApparmorProfile != "" {
-		e.Member("\"apparmorProfile\":")
-		if err := encString(e, &v.ApparmorProfile); err != nil {
-			return err
-		}
+		e.Member(`"apparmorProfile":`)
+		e.Check(genjson.EncodeString(e, &v.ApparmorProfile))
 	}
 	if v.OOMScoreAdj != nil {
-		e.Member("\"oomScoreAdj\":")
-		if err := encPtrInt(e, &v.OOMScoreAdj); err != nil {
-			return err
-		}
+		e.Member(`"oomScoreAdj":`)
+		e.Check(genjson.EncodePtr(e, &v.OOMScoreAdj, genjson.EncodeInt[int]))
 	}
 	if v.Scheduler != nil {
-		e.Member("\"scheduler\":")
-		if err := encPtrSpecsScheduler(e, &v.Scheduler); err != nil {
-			return err
-		}
+		e.Member(`"scheduler":`)
+		e.Check(genjson.EncodePtr(e, &v.Scheduler, encSpecsScheduler))
 	}
 	if v.SelinuxLabel != "" {
-		e.Member("\"selinuxLabel\":")
-		if err := encString(e, &v.SelinuxLabel); err != nil {
-			return err
-		}
+		e.Member(`"selinuxLabel":`)
+		e.Check(genjson.EncodeString(e, &v.SelinuxLabel))
 	}
 	if v.IOPriority != nil {
-		e.Member("\"ioPriority\":")
-		if err := encPtrSpecsLinuxIOPriority(e, &v.IOPriority); err != nil {
-			return err
-		}
+		e.Member(`"ioPriority":`)
+		e.Check(genjson.EncodePtr(e, &v.IOPriority, encSpecsLinuxIOPriority))
 	}
 	if v.ExecCPUAffinity != nil {
-		e.Member("\"execCPUAffinity\":")
-		if err := encPtrSpecsCPUAffinity(e, &v.ExecCPUAffinity); err != nil {
-			return err
-		}
+		e.Member(`"execCPUAffinity":`)
+		e.Check(genjson.EncodePtr(e, &v.ExecCPUAffinity, encSpecsCPUAffinity))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func EncodeState(e *genjson.Encoder, v *specs.State) error {
 	e.Byte('{')
-	e.Member("\"ociVersion\":")
-	if err := encString(e, &v.Version); err != nil {
-		return err
-	}
-	e.Member("\"id\":")
-	if err := encString(e, &v.ID); err != nil {
-		return err
-	}
-	e.Member("\"status\":")
-	if err := encSpecsContainerState(e, &v.Status); err != nil {
-		return err
-	}
+	e.Member(`"ociVersion":`)
+	e.Check(genjson.EncodeString(e, &v.Version))
+	e.Member(`"id":`)
+	e.Check(genjson.EncodeString(e, &v.ID))
+	e.Member(`"status":`)
+	e.Check(genjson.EncodeString(e, &v.Status))
 	if v.Pid != 0 {
-		e.Member("\"pid\":")
-		if err := encInt(e, &v.Pid); err != nil {
-			return err
-		}
+		e.Member(`"pid":`)
+		e.Check(genjson.EncodeInt(e, &v.Pid))
 	}
-	e.Member("\"bundle\":")
-	if err := encString(e, &v.Bundle); err != nil {
-		return err
-	}
+	e.Member(`"bundle":`)
+	e.Check(genjson.EncodeString(e, &v.Bundle))
 	if len(v.Annotations) != 0 {
-		e.Member("\"annotations\":")
-		if err := encMapStringString(e, &v.Annotations); err != nil {
-			return err
-		}
+		e.Member(`"annotations":`)
+		e.Check(genjson.EncodeMap(e, &v.Annotations, genjson.EncodeString[string]))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func decString(d *genjson.Decoder, v *string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = string(s)
-	return err
-}
-
-func decPtrSpecsProcess(d *genjson.Decoder, v **specs.Process) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Process)
-	return DecodeProcess(d, *v)
-}
-
-func decPtrSpecsRoot(d *genjson.Decoder, v **specs.Root) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Root)
-	return decSpecsRoot(d, *v)
-}
-
-func decSliceSpecsMount(d *genjson.Decoder, v *[]specs.Mount) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.Mount, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.Mount
-		if err := decSpecsMount(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decPtrSpecsHooks(d *genjson.Decoder, v **specs.Hooks) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Hooks)
-	return decSpecsHooks(d, *v)
-}
-
-func decMapStringString(d *genjson.Decoder, v *map[string]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	m := make(map[string]string)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		m[string(name)] = e
-	}
-	*v = m
-	return nil
-}
-
-func decPtrSpecsLinux(d *genjson.Decoder, v **specs.Linux) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Linux)
-	return decSpecsLinux(d, *v)
-}
-
-func decPtrSpecsSolaris(d *genjson.Decoder, v **specs.Solaris) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Solaris)
-	return decSpecsSolaris(d, *v)
-}
-
-func decPtrSpecsWindows(d *genjson.Decoder, v **specs.Windows) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Windows)
-	return decSpecsWindows(d, *v)
-}
-
-func decPtrSpecsVM(d *genjson.Decoder, v **specs.VM) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.VM)
-	return decSpecsVM(d, *v)
-}
-
-func decPtrSpecsZOS(d *genjson.Decoder, v **specs.ZOS) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.ZOS)
-	return decSpecsZOS(d, *v)
-}
-
-func decPtrSpecsFreeBSD(d *genjson.Decoder, v **specs.FreeBSD) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.FreeBSD)
-	return decSpecsFreeBSD(d, *v)
-}
-
-func decBool(d *genjson.Decoder, v *bool) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	x, err := d.Bool()
-	*v = bool(x)
-	return err
-}
-
-func decPtrSpecsBox(d *genjson.Decoder, v **specs.Box) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Box)
-	return decSpecsBox(d, *v)
-}
-
-func decSpecsUser(d *genjson.Decoder, v *specs.User) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
-		switch name {
-		case "uid":
-			err = decUint32(d, &v.UID)
-		case "gid":
-			err = decUint32(d, &v.GID)
-		case "umask":
-			err = decPtrUint32(d, &v.Umask)
-		case "additionalGids":
-			err = decSliceUint32(d, &v.AdditionalGids)
-		case "username":
-			err = decString(d, &v.Username)
-		default:
-			err = d.Unknown(name, []string{"uid", "gid", "umask", "additionalGids", "username"})
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func decSliceString(d *genjson.Decoder, v *[]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]string, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decPtrSpecsLinuxCapabilities(d *genjson.Decoder, v **specs.LinuxCapabilities) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxCapabilities)
-	return decSpecsLinuxCapabilities(d, *v)
-}
-
-func decSliceSpecsPOSIXRlimit(d *genjson.Decoder, v *[]specs.POSIXRlimit) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.POSIXRlimit, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.POSIXRlimit
-		if err := decSpecsPOSIXRlimit(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decPtrInt(d *genjson.Decoder, v **int) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(int)
-	return decInt(d, *v)
-}
-
-func decPtrSpecsScheduler(d *genjson.Decoder, v **specs.Scheduler) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.Scheduler)
-	return decSpecsScheduler(d, *v)
-}
-
-func decPtrSpecsLinuxIOPriority(d *genjson.Decoder, v **specs.LinuxIOPriority) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxIOPriority)
-	return decSpecsLinuxIOPriority(d, *v)
-}
-
-func decPtrSpecsCPUAffinity(d *genjson.Decoder, v **specs.CPUAffinity) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.CPUAffinity)
-	return decSpecsCPUAffinity(d, *v)
-}
-
-func decSpecsContainerState(d *genjson.Decoder, v *specs.ContainerState) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.ContainerState(s)
-	return err
-}
-
-func decInt(d *genjson.Decoder, v *int) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Int(64)
-	*v = int(n)
-	return err
-}
-
-func encString(e *genjson.Encoder, v *string) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encPtrSpecsProcess(e *genjson.Encoder, v **specs.Process) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return EncodeProcess(e, *v)
-}
-
-func encPtrSpecsRoot(e *genjson.Encoder, v **specs.Root) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsRoot(e, *v)
-}
-
-func encSliceSpecsMount(e *genjson.Encoder, v *[]specs.Mount) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsMount(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encPtrSpecsHooks(e *genjson.Encoder, v **specs.Hooks) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsHooks(e, *v)
-}
-
-func encMapStringString(e *genjson.Encoder, v *map[string]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('{')
-	for i, k := range genjson.SortedKeys(*v) {
-		if i > 0 {
-			e.Byte(',')
-		}
-		e.String(string(k))
-		e.Byte(':')
-		x := (*v)[k]
-		if err := encString(e, &x); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
-}
-
-func encPtrSpecsLinux(e *genjson.Encoder, v **specs.Linux) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinux(e, *v)
-}
-
-func encPtrSpecsSolaris(e *genjson.Encoder, v **specs.Solaris) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsSolaris(e, *v)
-}
-
-func encPtrSpecsWindows(e *genjson.Encoder, v **specs.Windows) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsWindows(e, *v)
-}
-
-func encPtrSpecsVM(e *genjson.Encoder, v **specs.VM) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsVM(e, *v)
-}
-
-func encPtrSpecsZOS(e *genjson.Encoder, v **specs.ZOS) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsZOS(e, *v)
-}
-
-func encPtrSpecsFreeBSD(e *genjson.Encoder, v **specs.FreeBSD) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsFreeBSD(e, *v)
-}
-
-func encBool(e *genjson.Encoder, v *bool) error {
-	e.Bool(bool(*v))
-	return nil
-}
-
-func encPtrSpecsBox(e *genjson.Encoder, v **specs.Box) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsBox(e, *v)
-}
-
-func encSpecsUser(e *genjson.Encoder, v *specs.User) error {
-	e.Byte('{')
-	e.Member("\"uid\":")
-	if err := encUint32(e, &v.UID); err != nil {
-		return err
-	}
-	e.Member("\"gid\":")
-	if err := encUint32(e, &v.GID); err != nil {
-		return err
-	}
-	if v.Umask != nil {
-		e.Member("\"umask\":")
-		if err := encPtrUint32(e, &v.Umask); err != nil {
-			return err
-		}
-	}
-	if len(v.AdditionalGids) != 0 {
-		e.Member("\"additionalGids\":")
-		if err := encSliceUint32(e, &v.AdditionalGids); err != nil {
-			return err
-		}
-	}
-	if v.Username != "" {
-		e.Member("\"username\":")
-		if err := encString(e, &v.Username); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
-}
-
-func encSliceString(e *genjson.Encoder, v *[]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encString(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encPtrSpecsLinuxCapabilities(e *genjson.Encoder, v **specs.LinuxCapabilities) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxCapabilities(e, *v)
-}
-
-func encSliceSpecsPOSIXRlimit(e *genjson.Encoder, v *[]specs.POSIXRlimit) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsPOSIXRlimit(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encPtrInt(e *genjson.Encoder, v **int) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encInt(e, *v)
-}
-
-func encPtrSpecsScheduler(e *genjson.Encoder, v **specs.Scheduler) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsScheduler(e, *v)
-}
-
-func encPtrSpecsLinuxIOPriority(e *genjson.Encoder, v **specs.LinuxIOPriority) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxIOPriority(e, *v)
-}
-
-func encPtrSpecsCPUAffinity(e *genjson.Encoder, v **specs.CPUAffinity) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsCPUAffinity(e, *v)
-}
-
-func encSpecsContainerState(e *genjson.Encoder, v *specs.ContainerState) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encInt(e *genjson.Encoder, v *int) error {
-	e.Int(int64(*v))
-	return nil
+	return e.Err()
 }
 
 func decSpecsRoot(d *genjson.Decoder, v *specs.Root) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "path":
-			err = decString(d, &v.Path)
+			return genjson.DecodeString(d, &v.Path)
 		case "readonly":
-			err = decBool(d, &v.Readonly)
-		default:
-			err = d.Unknown(name, []string{"path", "readonly"})
+			return genjson.DecodeBool(d, &v.Readonly)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"path", "readonly"})
+	})
 }
 
 func decSpecsMount(d *genjson.Decoder, v *specs.Mount) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "destination":
-			err = decString(d, &v.Destination)
+			return genjson.DecodeString(d, &v.Destination)
 		case "type":
-			err = decString(d, &v.Type)
+			return genjson.DecodeString(d, &v.Type)
 		case "source":
-			err = decString(d, &v.Source)
+			return genjson.DecodeString(d, &v.Source)
 		case "options":
-			err = decSliceString(d, &v.Options)
+			return genjson.DecodeSlice(d, &v.Options, genjson.DecodeString[string])
 		case "uidMappings":
-			err = decSliceSpecsLinuxIDMapping(d, &v.UIDMappings)
+			return genjson.DecodeSlice(d, &v.UIDMappings, decSpecsLinuxIDMapping)
 		case "gidMappings":
-			err = decSliceSpecsLinuxIDMapping(d, &v.GIDMappings)
-		default:
-			err = d.Unknown(name, []string{"destination", "type", "source", "options", "uidMappings", "gidMappings"})
+			return genjson.DecodeSlice(d, &v.GIDMappings, decSpecsLinuxIDMapping)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"destination", "type", "source", "options", "uidMappings", "gidMappings"})
+	})
 }
 
 func decSpecsHooks(d *genjson.Decoder, v *specs.Hooks) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "prestart":
-			err = decSliceSpecsHook(d, &v.Prestart)
+			return genjson.DecodeSlice(d, &v.Prestart, decSpecsHook)
 		case "createRuntime":
-			err = decSliceSpecsHook(d, &v.CreateRuntime)
+			return genjson.DecodeSlice(d, &v.CreateRuntime, decSpecsHook)
 		case "createContainer":
-			err = decSliceSpecsHook(d, &v.CreateContainer)
+			return genjson.DecodeSlice(d, &v.CreateContainer, decSpecsHook)
 		case "startContainer":
-			err = decSliceSpecsHook(d, &v.StartContainer)
+			return genjson.DecodeSlice(d, &v.StartContainer, decSpecsHook)
 		case "poststart":
-			err = decSliceSpecsHook(d, &v.Poststart)
+			return genjson.DecodeSlice(d, &v.Poststart, decSpecsHook)
 		case "poststop":
-			err = decSliceSpecsHook(d, &v.Poststop)
-		default:
-			err = d.Unknown(name, []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"})
+			return genjson.DecodeSlice(d, &v.Poststop, decSpecsHook)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"})
+	})
 }
 
 func decSpecsLinux(d *genjson.Decoder, v *specs.Linux) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "uidMappings":
-			err = decSliceSpecsLinuxIDMapping(d, &v.UIDMappings)
+			return genjson.DecodeSlice(d, &v.UIDMappings, decSpecsLinuxIDMapping)
 		case "gidMappings":
-			err = decSliceSpecsLinuxIDMapping(d, &v.GIDMappings)
+			return genjson.DecodeSlice(d, &v.GIDMappings, decSpecsLinuxIDMapping)
 		case "sysctl":
-			err = decMapStringString(d, &v.Sysctl)
+			return genjson.DecodeMap(d, &v.Sysctl, genjson.DecodeString[string])
 		case "resources":
-			err = decPtrSpecsLinuxResources(d, &v.Resources)
+			return genjson.DecodePtr(d, &v.Resources, decSpecsLinuxResources)
 		case "cgroupsPath":
-			err = decString(d, &v.CgroupsPath)
+			return genjson.DecodeString(d, &v.CgroupsPath)
 		case "namespaces":
-			err = decSliceSpecsLinuxNamespace(d, &v.Namespaces)
+			return genjson.DecodeSlice(d, &v.Namespaces, decSpecsLinuxNamespace)
 		case "devices":
-			err = decSliceSpecsLinuxDevice(d, &v.Devices)
+			return genjson.DecodeSlice(d, &v.Devices, decSpecsLinuxDevice)
 		case "netDevices":
-			err = decMapStringSpecsLinuxNetDevice(d, &v.NetDevices)
+			return genjson.DecodeMap(d, &v.NetDevices, decSpecsLinuxNetDevice)
 		case "seccomp":
-			err = decPtrSpecsLinuxSeccomp(d, &v.Seccomp)
+			return genjson.DecodePtr(d, &v.Seccomp, decSpecsLinuxSeccomp)
 		case "rootfsPropagation":
-			err = decString(d, &v.RootfsPropagation)
+			return genjson.DecodeString(d, &v.RootfsPropagation)
 		case "maskedPaths":
-			err = decSliceString(d, &v.MaskedPaths)
+			return genjson.DecodeSlice(d, &v.MaskedPaths, genjson.DecodeString[string])
 		case "readonlyPaths":
-			err = decSliceString(d, &v.ReadonlyPaths)
+			return genjson.DecodeSlice(d, &v.ReadonlyPaths, genjson.DecodeString[string])
 		case "mountLabel":
-			err = decString(d, &v.MountLabel)
+			return genjson.DecodeString(d, &v.MountLabel)
 		case "intelRdt":
-			err = decPtrSpecsLinuxIntelRdt(d, &v.IntelRdt)
+			return genjson.DecodePtr(d, &v.IntelRdt, decSpecsLinuxIntelRdt)
 		case "memoryPolicy":
-			err = decPtrSpecsLinuxMemoryPolicy(d, &v.MemoryPolicy)
+			return genjson.DecodePtr(d, &v.MemoryPolicy, decSpecsLinuxMemoryPolicy)
 		case "personality":
-			err = decPtrSpecsLinuxPersonality(d, &v.Personality)
+			return genjson.DecodePtr(d, &v.Personality, decSpecsLinuxPersonality)
 		case "timeOffsets":
-			err = decMapStringSpecsLinuxTimeOffset(d, &v.TimeOffsets)
-		default:
-			err = d.Unknown(name, []string{"uidMappings", "gidMappings", "sysctl", "resources", "cgroupsPath", "namespaces", "devices", "netDevices", "seccomp", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel", "intelRdt", "memoryPolicy", "personality", "timeOffsets"})
+			return genjson.DecodeMap(d, &v.TimeOffsets, decSpecsLinuxTimeOffset)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"uidMappings", "gidMappings", "sysctl", "resources", "cgroupsPath", "namespaces", "devices", "netDevices", "seccomp", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel", "intelRdt", "memoryPolicy", "personality", "timeOffsets"})
+	})
 }
 
 func decSpecsSolaris(d *genjson.Decoder, v *specs.Solaris) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.Solaris: left to encoding/json
 }
 
 func decSpecsWindows(d *genjson.Decoder, v *specs.Windows) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.Windows: left to encoding/json
 }
 
 func decSpecsVM(d *genjson.Decoder, v *specs.VM) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.VM: left to encoding/json
 }
 
 func decSpecsZOS(d *genjson.Decoder, v *specs.ZOS) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.ZOS: left to encoding/json
 }
 
 func decSpecsFreeBSD(d *genjson.Decoder, v *specs.FreeBSD) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.FreeBSD: left to encoding/json
 }
 
 func decSpecsBox(d *genjson.Decoder, v *specs.Box) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "height":
-			err = decUint(d, &v.Height)
+			return genjson.DecodeUint(d, &v.Height)
 		case "width":
-			err = decUint(d, &v.Width)
-		default:
-			err = d.Unknown(name, []string{"height", "width"})
+			return genjson.DecodeUint(d, &v.Width)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"height", "width"})
+	})
 }
 
-func decUint32(d *genjson.Decoder, v *uint32) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Uint(32)
-	*v = uint32(n)
-	return err
-}
-
-func decPtrUint32(d *genjson.Decoder, v **uint32) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(uint32)
-	return decUint32(d, *v)
-}
-
-func decSliceUint32(d *genjson.Decoder, v *[]uint32) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]uint32, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
+func decSpecsUser(d *genjson.Decoder, v *specs.User) error {
+	return genjson.DecodeObject(d, func(name string) error {
+		switch name {
+		case "uid":
+			return genjson.DecodeUint(d, &v.UID)
+		case "gid":
+			return genjson.DecodeUint(d, &v.GID)
+		case "umask":
+			return genjson.DecodePtr(d, &v.Umask, genjson.DecodeUint[uint32])
+		case "additionalGids":
+			return genjson.DecodeSlice(d, &v.AdditionalGids, genjson.DecodeUint[uint32])
+		case "username":
+			return genjson.DecodeString(d, &v.Username)
 		}
-		if !more {
-			break
-		}
-		var e uint32
-		if err := decUint32(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
+		return d.Unknown(name, []string{"uid", "gid", "umask", "additionalGids", "username"})
+	})
 }
 
 func decSpecsLinuxCapabilities(d *genjson.Decoder, v *specs.LinuxCapabilities) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "bounding":
-			err = decSliceString(d, &v.Bounding)
+			return genjson.DecodeSlice(d, &v.Bounding, genjson.DecodeString[string])
 		case "effective":
-			err = decSliceString(d, &v.Effective)
+			return genjson.DecodeSlice(d, &v.Effective, genjson.DecodeString[string])
 		case "inheritable":
-			err = decSliceString(d, &v.Inheritable)
+			return genjson.DecodeSlice(d, &v.Inheritable, genjson.DecodeString[string])
 		case "permitted":
-			err = decSliceString(d, &v.Permitted)
+			return genjson.DecodeSlice(d, &v.Permitted, genjson.DecodeString[string])
 		case "ambient":
-			err = decSliceString(d, &v.Ambient)
-		default:
-			err = d.Unknown(name, []string{"bounding", "effective", "inheritable", "permitted", "ambient"})
+			return genjson.DecodeSlice(d, &v.Ambient, genjson.DecodeString[string])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"bounding", "effective", "inheritable", "permitted", "ambient"})
+	})
 }
 
 func decSpecsPOSIXRlimit(d *genjson.Decoder, v *specs.POSIXRlimit) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "type":
-			err = decString(d, &v.Type)
+			return genjson.DecodeString(d, &v.Type)
 		case "hard":
-			err = decUint64(d, &v.Hard)
+			return genjson.DecodeUint(d, &v.Hard)
 		case "soft":
-			err = decUint64(d, &v.Soft)
-		default:
-			err = d.Unknown(name, []string{"type", "hard", "soft"})
+			return genjson.DecodeUint(d, &v.Soft)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"type", "hard", "soft"})
+	})
 }
 
 func decSpecsScheduler(d *genjson.Decoder, v *specs.Scheduler) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "policy":
-			err = decSpecsLinuxSchedulerPolicy(d, &v.Policy)
+			return genjson.DecodeString(d, &v.Policy)
 		case "nice":
-			err = decInt32(d, &v.Nice)
+			return genjson.DecodeInt(d, &v.Nice)
 		case "priority":
-			err = decInt32(d, &v.Priority)
+			return genjson.DecodeInt(d, &v.Priority)
 		case "flags":
-			err = decSliceSpecsLinuxSchedulerFlag(d, &v.Flags)
+			return genjson.DecodeSlice(d, &v.Flags, genjson.DecodeString[specs.LinuxSchedulerFlag])
 		case "runtime":
-			err = decUint64(d, &v.Runtime)
+			return genjson.DecodeUint(d, &v.Runtime)
 		case "deadline":
-			err = decUint64(d, &v.Deadline)
+			return genjson.DecodeUint(d, &v.Deadline)
 		case "period":
-			err = decUint64(d, &v.Period)
-		default:
-			err = d.Unknown(name, []string{"policy", "nice", "priority", "flags", "runtime", "deadline", "period"})
+			return genjson.DecodeUint(d, &v.Period)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"policy", "nice", "priority", "flags", "runtime", "deadline", "period"})
+	})
 }
 
 func decSpecsLinuxIOPriority(d *genjson.Decoder, v *specs.LinuxIOPriority) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "class":
-			err = decSpecsIOPriorityClass(d, &v.Class)
+			return genjson.DecodeString(d, &v.Class)
 		case "priority":
-			err = decInt(d, &v.Priority)
-		default:
-			err = d.Unknown(name, []string{"class", "priority"})
+			return genjson.DecodeInt(d, &v.Priority)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"class", "priority"})
+	})
 }
 
 func decSpecsCPUAffinity(d *genjson.Decoder, v *specs.CPUAffinity) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "initial":
-			err = decString(d, &v.Initial)
+			return genjson.DecodeString(d, &v.Initial)
 		case "final":
-			err = decString(d, &v.Final)
-		default:
-			err = d.Unknown(name, []string{"initial", "final"})
+			return genjson.DecodeString(d, &v.Final)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"initial", "final"})
+	})
 }
 
 func encSpecsRoot(e *genjson.Encoder, v *specs.Root) error {
 	e.Byte('{')
-	e.Member("\"path\":")
-	if err := encString(e, &v.Path); err != nil {
-		return err
-	}
+	e.Member(`"path":`)
+	e.Check(genjson.EncodeString(e, &v.Path))
 	if v.Readonly {
-		e.Member("\"readonly\":")
-		if err := encBool(e, &v.Readonly); err != nil {
-			return err
-		}
+		e.Member(`"readonly":`)
+		e.Check(genjson.EncodeBool(e, &v.Readonly))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsMount(e *genjson.Encoder, v *specs.Mount) error {
 	e.Byte('{')
-	e.Member("\"destination\":")
-	if err := encString(e, &v.Destination); err != nil {
-		return err
-	}
+	e.Member(`"destination":`)
+	e.Check(genjson.EncodeString(e, &v.Destination))
 	if v.Type != "" {
-		e.Member("\"type\":")
-		if err := encString(e, &v.Type); err != nil {
-			return err
-		}
+		e.Member(`"type":`)
+		e.Check(genjson.EncodeString(e, &v.Type))
 	}
 	if v.Source != "" {
-		e.Member("\"source\":")
-		if err := encString(e, &v.Source); err != nil {
-			return err
-		}
+		e.Member(`"source":`)
+		e.Check(genjson.EncodeString(e, &v.Source))
 	}
 	if len(v.Options) != 0 {
-		e.Member("\"options\":")
-		if err := encSliceString(e, &v.Options); err != nil {
-			return err
-		}
+		e.Member(`"options":`)
+		e.Check(genjson.EncodeSlice(e, &v.Options, genjson.EncodeString[string]))
 	}
 	if len(v.UIDMappings) != 0 {
-		e.Member("\"uidMappings\":")
-		if err := encSliceSpecsLinuxIDMapping(e, &v.UIDMappings); err != nil {
-			return err
-		}
+		e.Member(`"uidMappings":`)
+		e.Check(genjson.EncodeSlice(e, &v.UIDMappings, encSpecsLinuxIDMapping))
 	}
 	if len(v.GIDMappings) != 0 {
-		e.Member("\"gidMappings\":")
-		if err := encSliceSpecsLinuxIDMapping(e, &v.GIDMappings); err != nil {
-			return err
-		}
+		e.Member(`"gidMappings":`)
+		e.Check(genjson.EncodeSlice(e, &v.GIDMappings, encSpecsLinuxIDMapping))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsHooks(e *genjson.Encoder, v *specs.Hooks) error {
 	e.Byte('{')
 	if len(v.Prestart) != 0 {
-		e.Member("\"prestart\":")
-		if err := encSliceSpecsHook(e, &v.Prestart); err != nil {
-			return err
-		}
+		e.Member(`"prestart":`)
+		e.Check(genjson.EncodeSlice(e, &v.Prestart, encSpecsHook))
 	}
 	if len(v.CreateRuntime) != 0 {
-		e.Member("\"createRuntime\":")
-		if err := encSliceSpecsHook(e, &v.CreateRuntime); err != nil {
-			return err
-		}
+		e.Member(`"createRuntime":`)
+		e.Check(genjson.EncodeSlice(e, &v.CreateRuntime, encSpecsHook))
 	}
 	if len(v.CreateContainer) != 0 {
-		e.Member("\"createContainer\":")
-		if err := encSliceSpecsHook(e, &v.CreateContainer); err != nil {
-			return err
-		}
+		e.Member(`"createContainer":`)
+		e.Check(genjson.EncodeSlice(e, &v.CreateContainer, encSpecsHook))
 	}
 	if len(v.StartContainer) != 0 {
-		e.Member("\"startContainer\":")
-		if err := encSliceSpecsHook(e, &v.StartContainer); err != nil {
-			return err
-		}
+		e.Member(`"startContainer":`)
+		e.Check(genjson.EncodeSlice(e, &v.StartContainer, encSpecsHook))
 	}
 	if len(v.Poststart) != 0 {
-		e.Member("\"poststart\":")
-		if err := encSliceSpecsHook(e, &v.Poststart); err != nil {
-			return err
-		}
+		e.Member(`"poststart":`)
+		e.Check(genjson.EncodeSlice(e, &v.Poststart, encSpecsHook))
 	}
 	if len(v.Poststop) != 0 {
-		e.Member("\"poststop\":")
-		if err := encSliceSpecsHook(e, &v.Poststop); err != nil {
-			return err
-		}
+		e.Member(`"poststop":`)
+		e.Check(genjson.EncodeSlice(e, &v.Poststop, encSpecsHook))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinux(e *genjson.Encoder, v *specs.Linux) error {
 	e.Byte('{')
 	if len(v.UIDMappings) != 0 {
-		e.Member("\"uidMappings\":")
-		if err := encSliceSpecsLinuxIDMapping(e, &v.UIDMappings); err != nil {
-			return err
-		}
+		e.Member(`"uidMappings":`)
+		e.Check(genjson.EncodeSlice(e, &v.UIDMappings, encSpecsLinuxIDMapping))
 	}
 	if len(v.GIDMappings) != 0 {
-		e.Member("\"gidMappings\":")
-		if err := encSliceSpecsLinuxIDMapping(e, &v.GIDMappings); err != nil {
-			return err
-		}
+		e.Member(`"gidMappings":`)
+		e.Check(genjson.EncodeSlice(e, &v.GIDMappings, encSpecsLinuxIDMapping))
 	}
 	if len(v.Sysctl) != 0 {
-		e.Member("\"sysctl\":")
-		if err := encMapStringString(e, &v.Sysctl); err != nil {
-			return err
-		}
+		e.Member(`"sysctl":`)
+		e.Check(genjson.EncodeMap(e, &v.Sysctl, genjson.EncodeString[string]))
 	}
 	if v.Resources != nil {
-		e.Member("\"resources\":")
-		if err := encPtrSpecsLinuxResources(e, &v.Resources); err != nil {
-			return err
-		}
+		e.Member(`"resources":`)
+		e.Check(genjson.EncodePtr(e, &v.Resources, encSpecsLinuxResources))
 	}
 	if v.CgroupsPath != "" {
-		e.Member("\"cgroupsPath\":")
-		if err := encString(e, &v.CgroupsPath); err != nil {
-			return err
-		}
+		e.Member(`"cgroupsPath":`)
+		e.Check(genjson.EncodeString(e, &v.CgroupsPath))
 	}
 	if len(v.Namespaces) != 0 {
-		e.Member("\"namespaces\":")
-		if err := encSliceSpecsLinuxNamespace(e, &v.Namespaces); err != nil {
-			return err
-		}
+		e.Member(`"namespaces":`)
+		e.Check(genjson.EncodeSlice(e, &v.Namespaces, encSpecsLinuxNamespace))
 	}
 	if len(v.Devices) != 0 {
-		e.Member("\"devices\":")
-		if err := encSliceSpecsLinuxDevice(e, &v.Devices); err != nil {
-			return err
-		}
+		e.Member(`"devices":`)
+		e.Check(genjson.EncodeSlice(e, &v.Devices, encSpecsLinuxDevice))
 	}
 	if len(v.NetDevices) != 0 {
-		e.Member("\"netDevices\":")
-		if err := encMapStringSpecsLinuxNetDevice(e, &v.NetDevices); err != nil {
-			return err
-		}
+		e.Member(`"netDevices":`)
+		e.Check(genjson.EncodeMap(e, &v.NetDevices, encSpecsLinuxNetDevice))
 	}
 	if v.Seccomp != nil {
-		e.Member("\"seccomp\":")
-		if err := encPtrSpecsLinuxSeccomp(e, &v.Seccomp); err != nil {
-			return err
-		}
+		e.Member(`"seccomp":`)
+		e.Check(genjson.EncodePtr(e, &v.Seccomp, encSpecsLinuxSeccomp))
 	}
 	if v.RootfsPropagation != "" {
-		e.Member("\"rootfsPropagation\":")
-		if err := encString(e, &v.RootfsPropagation); err != nil {
-			return err
-		}
+		e.Member(`"rootfsPropagation":`)
+		e.Check(genjson.EncodeString(e, &v.RootfsPropagation))
 	}
 	if len(v.MaskedPaths) != 0 {
-		e.Member("\"maskedPaths\":")
-		if err := encSliceString(e, &v.MaskedPaths); err != nil {
-			return err
-		}
+		e.Member(`"maskedPaths":`)
+		e.Check(genjson.EncodeSlice(e, &v.MaskedPaths, genjson.EncodeString[string]))
 	}
 	if len(v.ReadonlyPaths) != 0 {
-		e.Member("\"readonlyPaths\":")
-		if err := encSliceString(e, &v.ReadonlyPaths); err != nil {
-			return err
-		}
+		e.Member(`"readonlyPaths":`)
+		e.Check(genjson.EncodeSlice(e, &v.ReadonlyPaths, genjson.EncodeString[string]))
 	}
 	if v.MountLabel != "" {
-		e.Member("\"mountLabel\":")
-		if err := encString(e, &v.MountLabel); err != nil {
-			return err
-		}
+		e.Member(`"mountLabel":`)
+		e.Check(genjson.EncodeString(e, &v.MountLabel))
 	}
 	if v.IntelRdt != nil {
-		e.Member("\"intelRdt\":")
-		if err := encPtrSpecsLinuxIntelRdt(e, &v.IntelRdt); err != nil {
-			return err
-		}
+		e.Member(`"intelRdt":`)
+		e.Check(genjson.EncodePtr(e, &v.IntelRdt, encSpecsLinuxIntelRdt))
 	}
 	if v.MemoryPolicy != nil {
-		e.Member("\"memoryPolicy\":")
-		if err := encPtrSpecsLinuxMemoryPolicy(e, &v.MemoryPolicy); err != nil {
-			return err
-		}
+		e.Member(`"memoryPolicy":`)
+		e.Check(genjson.EncodePtr(e, &v.MemoryPolicy, encSpecsLinuxMemoryPolicy))
 	}
 	if v.Personality != nil {
-		e.Member("\"personality\":")
-		if err := encPtrSpecsLinuxPersonality(e, &v.Personality); err != nil {
-			return err
-		}
+		e.Member(`"personality":`)
+		e.Check(genjson.EncodePtr(e, &v.Personality, encSpecsLinuxPersonality))
 	}
 	if len(v.TimeOffsets) != 0 {
-		e.Member("\"timeOffsets\":")
-		if err := encMapStringSpecsLinuxTimeOffset(e, &v.TimeOffsets); err != nil {
-			return err
-		}
+		e.Member(`"timeOffsets":`)
+		e.Check(genjson.EncodeMap(e, &v.TimeOffsets, encSpecsLinuxTimeOffset))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsSolaris(e *genjson.Encoder, v *specs.Solaris) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.Solaris: left to encoding/json
 }
 
 func encSpecsWindows(e *genjson.Encoder, v *specs.Windows) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.Windows: left to encoding/json
 }
 
 func encSpecsVM(e *genjson.Encoder, v *specs.VM) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.VM: left to encoding/json
 }
 
 func encSpecsZOS(e *genjson.Encoder, v *specs.ZOS) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.ZOS: left to encoding/json
 }
 
 func encSpecsFreeBSD(e *genjson.Encoder, v *specs.FreeBSD) error {
-	return genjson.ErrFallback // left to encoding/json
+	return genjson.ErrFallback // specs.FreeBSD: left to encoding/json
 }
 
 func encSpecsBox(e *genjson.Encoder, v *specs.Box) error {
 	e.Byte('{')
-	e.Member("\"height\":")
-	if err := encUint(e, &v.Height); err != nil {
-		return err
+	e.Member(`"height":`)
+	e.Check(genjson.EncodeUint(e, &v.Height))
+	e.Member(`"width":`)
+	e.Check(genjson.EncodeUint(e, &v.Width))
+	e.Byte('}')
+	return e.Err()
+}
+
+func encSpecsUser(e *genjson.Encoder, v *specs.User) error {
+	e.Byte('{')
+	e.Member(`"uid":`)
+	e.Check(genjson.EncodeUint(e, &v.UID))
+	e.Member(`"gid":`)
+	e.Check(genjson.EncodeUint(e, &v.GID))
+	if v.Umask != nil {
+		e.Member(`"umask":`)
+		e.Check(genjson.EncodePtr(e, &v.Umask, genjson.EncodeUint[uint32]))
 	}
-	e.Member("\"width\":")
-	if err := encUint(e, &v.Width); err != nil {
-		return err
+	if len(v.AdditionalGids) != 0 {
+		e.Member(`"additionalGids":`)
+		e.Check(genjson.EncodeSlice(e, &v.AdditionalGids, genjson.EncodeUint[uint32]))
+	}
+	if v.Username != "" {
+		e.Member(`"username":`)
+		e.Check(genjson.EncodeString(e, &v.Username))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func encUint32(e *genjson.Encoder, v *uint32) error {
-	e.Uint(uint64(*v))
-	return nil
-}
-
-func encPtrUint32(e *genjson.Encoder, v **uint32) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encUint32(e, *v)
-}
-
-func encSliceUint32(e *genjson.Encoder, v *[]uint32) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encUint32(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxCapabilities(e *genjson.Encoder, v *specs.LinuxCapabilities) error {
 	e.Byte('{')
 	if len(v.Bounding) != 0 {
-		e.Member("\"bounding\":")
-		if err := encSliceString(e, &v.Bounding); err != nil {
-			return err
-		}
+		e.Member(`"bounding":`)
+		e.Check(genjson.EncodeSlice(e, &v.Bounding, genjson.EncodeString[string]))
 	}
 	if len(v.Effective) != 0 {
-		e.Member("\"effective\":")
-		if err := encSliceString(e, &v.Effective); err != nil {
-			return err
-		}
+		e.Member(`"effective":`)
+		e.Check(genjson.EncodeSlice(e, &v.Effective, genjson.EncodeString[string]))
 	}
 	if len(v.Inheritable) != 0 {
-		e.Member("\"inheritable\":")
-		if err := encSliceString(e, &v.Inheritable); err != nil {
-			return err
-		}
+		e.Member(`"inheritable":`)
+		e.Check(genjson.EncodeSlice(e, &v.Inheritable, genjson.EncodeString[string]))
 	}
 	if len(v.Permitted) != 0 {
-		e.Member("\"permitted\":")
-		if err := encSliceString(e, &v.Permitted); err != nil {
-			return err
-		}
+		e.Member(`"permitted":`)
+		e.Check(genjson.EncodeSlice(e, &v.Permitted, genjson.EncodeString[string]))
 	}
 	if len(v.Ambient) != 0 {
-		e.Member("\"ambient\":")
-		if err := encSliceString(e, &v.Ambient); err != nil {
-			return err
-		}
+		e.Member(`"ambient":`)
+		e.Check(genjson.EncodeSlice(e, &v.Ambient, genjson.EncodeString[string]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsPOSIXRlimit(e *genjson.Encoder, v *specs.POSIXRlimit) error {
 	e.Byte('{')
-	e.Member("\"type\":")
-	if err := encString(e, &v.Type); err != nil {
-		return err
-	}
-	e.Member("\"hard\":")
-	if err := encUint64(e, &v.Hard); err != nil {
-		return err
-	}
-	e.Member("\"soft\":")
-	if err := encUint64(e, &v.Soft); err != nil {
-		return err
-	}
+	e.Member(`"type":`)
+	e.Check(genjson.EncodeString(e, &v.Type))
+	e.Member(`"hard":`)
+	e.Check(genjson.EncodeUint(e, &v.Hard))
+	e.Member(`"soft":`)
+	e.Check(genjson.EncodeUint(e, &v.Soft))
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsScheduler(e *genjson.Encoder, v *specs.Scheduler) error {
 	e.Byte('{')
-	e.Member("\"policy\":")
-	if err := encSpecsLinuxSchedulerPolicy(e, &v.Policy); err != nil {
-		return err
-	}
+	e.Member(`"policy":`)
+	e.Check(genjson.EncodeString(e, &v.Policy))
 	if v.Nice != 0 {
-		e.Member("\"nice\":")
-		if err := encInt32(e, &v.Nice); err != nil {
-			return err
-		}
+		e.Member(`"nice":`)
+		e.Check(genjson.EncodeInt(e, &v.Nice))
 	}
 	if v.Priority != 0 {
-		e.Member("\"priority\":")
-		if err := encInt32(e, &v.Priority); err != nil {
-			return err
-		}
+		e.Member(`"priority":`)
+		e.Check(genjson.EncodeInt(e, &v.Priority))
 	}
 	if len(v.Flags) != 0 {
-		e.Member("\"flags\":")
-		if err := encSliceSpecsLinuxSchedulerFlag(e, &v.Flags); err != nil {
-			return err
-		}
+		e.Member(`"flags":`)
+		e.Check(genjson.EncodeSlice(e, &v.Flags, genjson.EncodeString[specs.LinuxSchedulerFlag]))
 	}
 	if v.Runtime != 0 {
-		e.Member("\"runtime\":")
-		if err := encUint64(e, &v.Runtime); err != nil {
-			return err
-		}
+		e.Member(`"runtime":`)
+		e.Check(genjson.EncodeUint(e, &v.Runtime))
 	}
 	if v.Deadline != 0 {
-		e.Member("\"deadline\":")
-		if err := encUint64(e, &v.Deadline); err != nil {
-			return err
-		}
+		e.Member(`"deadline":`)
+		e.Check(genjson.EncodeUint(e, &v.Deadline))
 	}
 	if v.Period != 0 {
-		e.Member("\"period\":")
-		if err := encUint64(e, &v.Period); err != nil {
-			return err
-		}
+		e.Member(`"period":`)
+		e.Check(genjson.EncodeUint(e, &v.Period))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxIOPriority(e *genjson.Encoder, v *specs.LinuxIOPriority) error {
 	e.Byte('{')
-	e.Member("\"class\":")
-	if err := encSpecsIOPriorityClass(e, &v.Class); err != nil {
-		return err
-	}
-	e.Member("\"priority\":")
-	if err := encInt(e, &v.Priority); err != nil {
-		return err
-	}
+	e.Member(`"class":`)
+	e.Check(genjson.EncodeString(e, &v.Class))
+	e.Member(`"priority":`)
+	e.Check(genjson.EncodeInt(e, &v.Priority))
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsCPUAffinity(e *genjson.Encoder, v *specs.CPUAffinity) error {
 	e.Byte('{')
 	if v.Initial != "" {
-		e.Member("\"initial\":")
-		if err := encString(e, &v.Initial); err != nil {
-			return err
-		}
+		e.Member(`"initial":`)
+		e.Check(genjson.EncodeString(e, &v.Initial))
 	}
 	if v.Final != "" {
-		e.Member("\"final\":")
-		if err := encString(e, &v.Final); err != nil {
-			return err
-		}
+		e.Member(`"final":`)
+		e.Check(genjson.EncodeString(e, &v.Final))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func decSliceSpecsLinuxIDMapping(d *genjson.Decoder, v *[]specs.LinuxIDMapping) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxIDMapping, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxIDMapping
-		if err := decSpecsLinuxIDMapping(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSliceSpecsHook(d *genjson.Decoder, v *[]specs.Hook) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.Hook, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.Hook
-		if err := decSpecsHook(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decPtrSpecsLinuxResources(d *genjson.Decoder, v **specs.LinuxResources) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxResources)
-	return decSpecsLinuxResources(d, *v)
-}
-
-func decSliceSpecsLinuxNamespace(d *genjson.Decoder, v *[]specs.LinuxNamespace) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxNamespace, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxNamespace
-		if err := decSpecsLinuxNamespace(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSliceSpecsLinuxDevice(d *genjson.Decoder, v *[]specs.LinuxDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxDevice, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxDevice
-		if err := decSpecsLinuxDevice(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decMapStringSpecsLinuxNetDevice(d *genjson.Decoder, v *map[string]specs.LinuxNetDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	m := make(map[string]specs.LinuxNetDevice)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e specs.LinuxNetDevice
-		if err := decSpecsLinuxNetDevice(d, &e); err != nil {
-			return err
-		}
-		m[string(name)] = e
-	}
-	*v = m
-	return nil
-}
-
-func decPtrSpecsLinuxSeccomp(d *genjson.Decoder, v **specs.LinuxSeccomp) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxSeccomp)
-	return decSpecsLinuxSeccomp(d, *v)
-}
-
-func decPtrSpecsLinuxIntelRdt(d *genjson.Decoder, v **specs.LinuxIntelRdt) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxIntelRdt)
-	return decSpecsLinuxIntelRdt(d, *v)
-}
-
-func decPtrSpecsLinuxMemoryPolicy(d *genjson.Decoder, v **specs.LinuxMemoryPolicy) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxMemoryPolicy)
-	return decSpecsLinuxMemoryPolicy(d, *v)
-}
-
-func decPtrSpecsLinuxPersonality(d *genjson.Decoder, v **specs.LinuxPersonality) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxPersonality)
-	return decSpecsLinuxPersonality(d, *v)
-}
-
-func decMapStringSpecsLinuxTimeOffset(d *genjson.Decoder, v *map[string]specs.LinuxTimeOffset) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	m := make(map[string]specs.LinuxTimeOffset)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e specs.LinuxTimeOffset
-		if err := decSpecsLinuxTimeOffset(d, &e); err != nil {
-			return err
-		}
-		m[string(name)] = e
-	}
-	*v = m
-	return nil
-}
-
-func decUint(d *genjson.Decoder, v *uint) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Uint(64)
-	*v = uint(n)
-	return err
-}
-
-func decUint64(d *genjson.Decoder, v *uint64) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Uint(64)
-	*v = uint64(n)
-	return err
-}
-
-func decSpecsLinuxSchedulerPolicy(d *genjson.Decoder, v *specs.LinuxSchedulerPolicy) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxSchedulerPolicy(s)
-	return err
-}
-
-func decInt32(d *genjson.Decoder, v *int32) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Int(32)
-	*v = int32(n)
-	return err
-}
-
-func decSliceSpecsLinuxSchedulerFlag(d *genjson.Decoder, v *[]specs.LinuxSchedulerFlag) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxSchedulerFlag, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxSchedulerFlag
-		if err := decSpecsLinuxSchedulerFlag(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSpecsIOPriorityClass(d *genjson.Decoder, v *specs.IOPriorityClass) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.IOPriorityClass(s)
-	return err
-}
-
-func encSliceSpecsLinuxIDMapping(e *genjson.Encoder, v *[]specs.LinuxIDMapping) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxIDMapping(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSliceSpecsHook(e *genjson.Encoder, v *[]specs.Hook) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsHook(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encPtrSpecsLinuxResources(e *genjson.Encoder, v **specs.LinuxResources) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxResources(e, *v)
-}
-
-func encSliceSpecsLinuxNamespace(e *genjson.Encoder, v *[]specs.LinuxNamespace) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxNamespace(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSliceSpecsLinuxDevice(e *genjson.Encoder, v *[]specs.LinuxDevice) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxDevice(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encMapStringSpecsLinuxNetDevice(e *genjson.Encoder, v *map[string]specs.LinuxNetDevice) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('{')
-	for i, k := range genjson.SortedKeys(*v) {
-		if i > 0 {
-			e.Byte(',')
-		}
-		e.String(string(k))
-		e.Byte(':')
-		x := (*v)[k]
-		if err := encSpecsLinuxNetDevice(e, &x); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
-}
-
-func encPtrSpecsLinuxSeccomp(e *genjson.Encoder, v **specs.LinuxSeccomp) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxSeccomp(e, *v)
-}
-
-func encPtrSpecsLinuxIntelRdt(e *genjson.Encoder, v **specs.LinuxIntelRdt) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxIntelRdt(e, *v)
-}
-
-func encPtrSpecsLinuxMemoryPolicy(e *genjson.Encoder, v **specs.LinuxMemoryPolicy) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxMemoryPolicy(e, *v)
-}
-
-func encPtrSpecsLinuxPersonality(e *genjson.Encoder, v **specs.LinuxPersonality) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxPersonality(e, *v)
-}
-
-func encMapStringSpecsLinuxTimeOffset(e *genjson.Encoder, v *map[string]specs.LinuxTimeOffset) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('{')
-	for i, k := range genjson.SortedKeys(*v) {
-		if i > 0 {
-			e.Byte(',')
-		}
-		e.String(string(k))
-		e.Byte(':')
-		x := (*v)[k]
-		if err := encSpecsLinuxTimeOffset(e, &x); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
-}
-
-func encUint(e *genjson.Encoder, v *uint) error {
-	e.Uint(uint64(*v))
-	return nil
-}
-
-func encUint64(e *genjson.Encoder, v *uint64) error {
-	e.Uint(uint64(*v))
-	return nil
-}
-
-func encSpecsLinuxSchedulerPolicy(e *genjson.Encoder, v *specs.LinuxSchedulerPolicy) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encInt32(e *genjson.Encoder, v *int32) error {
-	e.Int(int64(*v))
-	return nil
-}
-
-func encSliceSpecsLinuxSchedulerFlag(e *genjson.Encoder, v *[]specs.LinuxSchedulerFlag) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxSchedulerFlag(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSpecsIOPriorityClass(e *genjson.Encoder, v *specs.IOPriorityClass) error {
-	e.String(string(*v))
-	return nil
+	return e.Err()
 }
 
 func decSpecsLinuxIDMapping(d *genjson.Decoder, v *specs.LinuxIDMapping) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "containerID":
-			err = decUint32(d, &v.ContainerID)
+			return genjson.DecodeUint(d, &v.ContainerID)
 		case "hostID":
-			err = decUint32(d, &v.HostID)
+			return genjson.DecodeUint(d, &v.HostID)
 		case "size":
-			err = decUint32(d, &v.Size)
-		default:
-			err = d.Unknown(name, []string{"containerID", "hostID", "size"})
+			return genjson.DecodeUint(d, &v.Size)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"containerID", "hostID", "size"})
+	})
 }
 
 func decSpecsHook(d *genjson.Decoder, v *specs.Hook) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "path":
-			err = decString(d, &v.Path)
+			return genjson.DecodeString(d, &v.Path)
 		case "args":
-			err = decSliceString(d, &v.Args)
+			return genjson.DecodeSlice(d, &v.Args, genjson.DecodeString[string])
 		case "env":
-			err = decSliceString(d, &v.Env)
+			return genjson.DecodeSlice(d, &v.Env, genjson.DecodeString[string])
 		case "timeout":
-			err = decPtrInt(d, &v.Timeout)
-		default:
-			err = d.Unknown(name, []string{"path", "args", "env", "timeout"})
+			return genjson.DecodePtr(d, &v.Timeout, genjson.DecodeInt[int])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"path", "args", "env", "timeout"})
+	})
 }
 
 func decSpecsLinuxResources(d *genjson.Decoder, v *specs.LinuxResources) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "devices":
-			err = decSliceSpecsLinuxDeviceCgroup(d, &v.Devices)
+			return genjson.DecodeSlice(d, &v.Devices, decSpecsLinuxDeviceCgroup)
 		case "memory":
-			err = decPtrSpecsLinuxMemory(d, &v.Memory)
+			return genjson.DecodePtr(d, &v.Memory, decSpecsLinuxMemory)
 		case "cpu":
-			err = decPtrSpecsLinuxCPU(d, &v.CPU)
+			return genjson.DecodePtr(d, &v.CPU, decSpecsLinuxCPU)
 		case "pids":
-			err = decPtrSpecsLinuxPids(d, &v.Pids)
+			return genjson.DecodePtr(d, &v.Pids, decSpecsLinuxPids)
 		case "blockIO":
-			err = decPtrSpecsLinuxBlockIO(d, &v.BlockIO)
+			return genjson.DecodePtr(d, &v.BlockIO, decSpecsLinuxBlockIO)
 		case "hugepageLimits":
-			err = decSliceSpecsLinuxHugepageLimit(d, &v.HugepageLimits)
+			return genjson.DecodeSlice(d, &v.HugepageLimits, decSpecsLinuxHugepageLimit)
 		case "network":
-			err = decPtrSpecsLinuxNetwork(d, &v.Network)
+			return genjson.DecodePtr(d, &v.Network, decSpecsLinuxNetwork)
 		case "rdma":
-			err = decMapStringSpecsLinuxRdma(d, &v.Rdma)
+			return genjson.DecodeMap(d, &v.Rdma, decSpecsLinuxRdma)
 		case "unified":
-			err = decMapStringString(d, &v.Unified)
-		default:
-			err = d.Unknown(name, []string{"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"})
+			return genjson.DecodeMap(d, &v.Unified, genjson.DecodeString[string])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"})
+	})
 }
 
 func decSpecsLinuxNamespace(d *genjson.Decoder, v *specs.LinuxNamespace) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "type":
-			err = decSpecsLinuxNamespaceType(d, &v.Type)
+			return genjson.DecodeString(d, &v.Type)
 		case "path":
-			err = decString(d, &v.Path)
-		default:
-			err = d.Unknown(name, []string{"type", "path"})
+			return genjson.DecodeString(d, &v.Path)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"type", "path"})
+	})
 }
 
 func decSpecsLinuxDevice(d *genjson.Decoder, v *specs.LinuxDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "path":
-			err = decString(d, &v.Path)
+			return genjson.DecodeString(d, &v.Path)
 		case "type":
-			err = decString(d, &v.Type)
+			return genjson.DecodeString(d, &v.Type)
 		case "major":
-			err = decInt64(d, &v.Major)
+			return genjson.DecodeInt(d, &v.Major)
 		case "minor":
-			err = decInt64(d, &v.Minor)
+			return genjson.DecodeInt(d, &v.Minor)
 		case "fileMode":
-			err = decPtrFsFileMode(d, &v.FileMode)
+			return genjson.DecodePtr(d, &v.FileMode, genjson.DecodeUint[fs.FileMode])
 		case "uid":
-			err = decPtrUint32(d, &v.UID)
+			return genjson.DecodePtr(d, &v.UID, genjson.DecodeUint[uint32])
 		case "gid":
-			err = decPtrUint32(d, &v.GID)
-		default:
-			err = d.Unknown(name, []string{"path", "type", "major", "minor", "fileMode", "uid", "gid"})
+			return genjson.DecodePtr(d, &v.GID, genjson.DecodeUint[uint32])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"path", "type", "major", "minor", "fileMode", "uid", "gid"})
+	})
 }
 
 func decSpecsLinuxNetDevice(d *genjson.Decoder, v *specs.LinuxNetDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "name":
-			err = decString(d, &v.Name)
-		default:
-			err = d.Unknown(name, []string{"name"})
+			return genjson.DecodeString(d, &v.Name)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"name"})
+	})
 }
 
 func decSpecsLinuxSeccomp(d *genjson.Decoder, v *specs.LinuxSeccomp) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "defaultAction":
-			err = decSpecsLinuxSeccompAction(d, &v.DefaultAction)
+			return genjson.DecodeString(d, &v.DefaultAction)
 		case "defaultErrnoRet":
-			err = decPtrUint(d, &v.DefaultErrnoRet)
+			return genjson.DecodePtr(d, &v.DefaultErrnoRet, genjson.DecodeUint[uint])
 		case "architectures":
-			err = decSliceSpecsArch(d, &v.Architectures)
+			return genjson.DecodeSlice(d, &v.Architectures, genjson.DecodeString[specs.Arch])
 		case "flags":
-			err = decSliceSpecsLinuxSeccompFlag(d, &v.Flags)
+			return genjson.DecodeSlice(d, &v.Flags, genjson.DecodeString[specs.LinuxSeccompFlag])
 		case "listenerPath":
-			err = decString(d, &v.ListenerPath)
+			return genjson.DecodeString(d, &v.ListenerPath)
 		case "listenerMetadata":
-			err = decString(d, &v.ListenerMetadata)
+			return genjson.DecodeString(d, &v.ListenerMetadata)
 		case "syscalls":
-			err = decSliceSpecsLinuxSyscall(d, &v.Syscalls)
-		default:
-			err = d.Unknown(name, []string{"defaultAction", "defaultErrnoRet", "architectures", "flags", "listenerPath", "listenerMetadata", "syscalls"})
+			return genjson.DecodeSlice(d, &v.Syscalls, decSpecsLinuxSyscall)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"defaultAction", "defaultErrnoRet", "architectures", "flags", "listenerPath", "listenerMetadata", "syscalls"})
+	})
 }
 
 func decSpecsLinuxIntelRdt(d *genjson.Decoder, v *specs.LinuxIntelRdt) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "closID":
-			err = decString(d, &v.ClosID)
+			return genjson.DecodeString(d, &v.ClosID)
 		case "schemata":
-			err = decSliceString(d, &v.Schemata)
+			return genjson.DecodeSlice(d, &v.Schemata, genjson.DecodeString[string])
 		case "l3CacheSchema":
-			err = decString(d, &v.L3CacheSchema)
+			return genjson.DecodeString(d, &v.L3CacheSchema)
 		case "memBwSchema":
-			err = decString(d, &v.MemBwSchema)
+			return genjson.DecodeString(d, &v.MemBwSchema)
 		case "enableMonitoring":
-			err = decBool(d, &v.EnableMonitoring)
-		default:
-			err = d.Unknown(name, []string{"closID", "schemata", "l3CacheSchema", "memBwSchema", "enableMonitoring"})
+			return genjson.DecodeBool(d, &v.EnableMonitoring)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"closID", "schemata", "l3CacheSchema", "memBwSchema", "enableMonitoring"})
+	})
 }
 
 func decSpecsLinuxMemoryPolicy(d *genjson.Decoder, v *specs.LinuxMemoryPolicy) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "mode":
-			err = decSpecsMemoryPolicyModeType(d, &v.Mode)
+			return genjson.DecodeString(d, &v.Mode)
 		case "nodes":
-			err = decString(d, &v.Nodes)
+			return genjson.DecodeString(d, &v.Nodes)
 		case "flags":
-			err = decSliceSpecsMemoryPolicyFlagType(d, &v.Flags)
-		default:
-			err = d.Unknown(name, []string{"mode", "nodes", "flags"})
+			return genjson.DecodeSlice(d, &v.Flags, genjson.DecodeString[specs.MemoryPolicyFlagType])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"mode", "nodes", "flags"})
+	})
 }
 
 func decSpecsLinuxPersonality(d *genjson.Decoder, v *specs.LinuxPersonality) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "domain":
-			err = decSpecsLinuxPersonalityDomain(d, &v.Domain)
+			return genjson.DecodeString(d, &v.Domain)
 		case "flags":
-			err = decSliceSpecsLinuxPersonalityFlag(d, &v.Flags)
-		default:
-			err = d.Unknown(name, []string{"domain", "flags"})
+			return genjson.DecodeSlice(d, &v.Flags, genjson.DecodeString[specs.LinuxPersonalityFlag])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"domain", "flags"})
+	})
 }
 
 func decSpecsLinuxTimeOffset(d *genjson.Decoder, v *specs.LinuxTimeOffset) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "secs":
-			err = decInt64(d, &v.Secs)
+			return genjson.DecodeInt(d, &v.Secs)
 		case "nanosecs":
-			err = decUint32(d, &v.Nanosecs)
-		default:
-			err = d.Unknown(name, []string{"secs", "nanosecs"})
+			return genjson.DecodeUint(d, &v.Nanosecs)
 		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func decSpecsLinuxSchedulerFlag(d *genjson.Decoder, v *specs.LinuxSchedulerFlag) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxSchedulerFlag(s)
-	return err
+		return d.Unknown(name, []string{"secs", "nanosecs"})
+	})
 }
 
 func encSpecsLinuxIDMapping(e *genjson.Encoder, v *specs.LinuxIDMapping) error {
 	e.Byte('{')
-	e.Member("\"containerID\":")
-	if err := encUint32(e, &v.ContainerID); err != nil {
-		return err
-	}
-	e.Member("\"hostID\":")
-	if err := encUint32(e, &v.HostID); err != nil {
-		return err
-	}
-	e.Member("\"size\":")
-	if err := encUint32(e, &v.Size); err != nil {
-		return err
-	}
+	e.Member(`"containerID":`)
+	e.Check(genjson.EncodeUint(e, &v.ContainerID))
+	e.Member(`"hostID":`)
+	e.Check(genjson.EncodeUint(e, &v.HostID))
+	e.Member(`"size":`)
+	e.Check(genjson.EncodeUint(e, &v.Size))
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsHook(e *genjson.Encoder, v *specs.Hook) error {
 	e.Byte('{')
-	e.Member("\"path\":")
-	if err := encString(e, &v.Path); err != nil {
-		return err
-	}
+	e.Member(`"path":`)
+	e.Check(genjson.EncodeString(e, &v.Path))
 	if len(v.Args) != 0 {
-		e.Member("\"args\":")
-		if err := encSliceString(e, &v.Args); err != nil {
-			return err
-		}
+		e.Member(`"args":`)
+		e.Check(genjson.EncodeSlice(e, &v.Args, genjson.EncodeString[string]))
 	}
 	if len(v.Env) != 0 {
-		e.Member("\"env\":")
-		if err := encSliceString(e, &v.Env); err != nil {
-			return err
-		}
+		e.Member(`"env":`)
+		e.Check(genjson.EncodeSlice(e, &v.Env, genjson.EncodeString[string]))
 	}
 	if v.Timeout != nil {
-		e.Member("\"timeout\":")
-		if err := encPtrInt(e, &v.Timeout); err != nil {
-			return err
-		}
+		e.Member(`"timeout":`)
+		e.Check(genjson.EncodePtr(e, &v.Timeout, genjson.EncodeInt[int]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxResources(e *genjson.Encoder, v *specs.LinuxResources) error {
 	e.Byte('{')
 	if len(v.Devices) != 0 {
-		e.Member("\"devices\":")
-		if err := encSliceSpecsLinuxDeviceCgroup(e, &v.Devices); err != nil {
-			return err
-		}
+		e.Member(`"devices":`)
+		e.Check(genjson.EncodeSlice(e, &v.Devices, encSpecsLinuxDeviceCgroup))
 	}
 	if v.Memory != nil {
-		e.Member("\"memory\":")
-		if err := encPtrSpecsLinuxMemory(e, &v.Memory); err != nil {
-			return err
-		}
+		e.Member(`"memory":`)
+		e.Check(genjson.EncodePtr(e, &v.Memory, encSpecsLinuxMemory))
 	}
 	if v.CPU != nil {
-		e.Member("\"cpu\":")
-		if err := encPtrSpecsLinuxCPU(e, &v.CPU); err != nil {
-			return err
-		}
+		e.Member(`"cpu":`)
+		e.Check(genjson.EncodePtr(e, &v.CPU, encSpecsLinuxCPU))
 	}
 	if v.Pids != nil {
-		e.Member("\"pids\":")
-		if err := encPtrSpecsLinuxPids(e, &v.Pids); err != nil {
-			return err
-		}
+		e.Member(`"pids":`)
+		e.Check(genjson.EncodePtr(e, &v.Pids, encSpecsLinuxPids))
 	}
 	if v.BlockIO != nil {
-		e.Member("\"blockIO\":")
-		if err := encPtrSpecsLinuxBlockIO(e, &v.BlockIO); err != nil {
-			return err
-		}
+		e.Member(`"blockIO":`)
+		e.Check(genjson.EncodePtr(e, &v.BlockIO, encSpecsLinuxBlockIO))
 	}
 	if len(v.HugepageLimits) != 0 {
-		e.Member("\"hugepageLimits\":")
-		if err := encSliceSpecsLinuxHugepageLimit(e, &v.HugepageLimits); err != nil {
-			return err
-		}
+		e.Member(`"hugepageLimits":`)
+		e.Check(genjson.EncodeSlice(e, &v.HugepageLimits, encSpecsLinuxHugepageLimit))
 	}
 	if v.Network != nil {
-		e.Member("\"network\":")
-		if err := encPtrSpecsLinuxNetwork(e, &v.Network); err != nil {
-			return err
-		}
+		e.Member(`"network":`)
+		e.Check(genjson.EncodePtr(e, &v.Network, encSpecsLinuxNetwork))
 	}
 	if len(v.Rdma) != 0 {
-		e.Member("\"rdma\":")
-		if err := encMapStringSpecsLinuxRdma(e, &v.Rdma); err != nil {
-			return err
-		}
+		e.Member(`"rdma":`)
+		e.Check(genjson.EncodeMap(e, &v.Rdma, encSpecsLinuxRdma))
 	}
 	if len(v.Unified) != 0 {
-		e.Member("\"unified\":")
-		if err := encMapStringString(e, &v.Unified); err != nil {
-			return err
-		}
+		e.Member(`"unified":`)
+		e.Check(genjson.EncodeMap(e, &v.Unified, genjson.EncodeString[string]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxNamespace(e *genjson.Encoder, v *specs.LinuxNamespace) error {
 	e.Byte('{')
-	e.Member("\"type\":")
-	if err := encSpecsLinuxNamespaceType(e, &v.Type); err != nil {
-		return err
-	}
+	e.Member(`"type":`)
+	e.Check(genjson.EncodeString(e, &v.Type))
 	if v.Path != "" {
-		e.Member("\"path\":")
-		if err := encString(e, &v.Path); err != nil {
-			return err
-		}
+		e.Member(`"path":`)
+		e.Check(genjson.EncodeString(e, &v.Path))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxDevice(e *genjson.Encoder, v *specs.LinuxDevice) error {
 	e.Byte('{')
-	e.Member("\"path\":")
-	if err := encString(e, &v.Path); err != nil {
-		return err
-	}
-	e.Member("\"type\":")
-	if err := encString(e, &v.Type); err != nil {
-		return err
-	}
-	e.Member("\"major\":")
-	if err := encInt64(e, &v.Major); err != nil {
-		return err
-	}
-	e.Member("\"minor\":")
-	if err := encInt64(e, &v.Minor); err != nil {
-		return err
-	}
+	e.Member(`"path":`)
+	e.Check(genjson.EncodeString(e, &v.Path))
+	e.Member(`"type":`)
+	e.Check(genjson.EncodeString(e, &v.Type))
+	e.Member(`"major":`)
+	e.Check(genjson.EncodeInt(e, &v.Major))
+	e.Member(`"minor":`)
+	e.Check(genjson.EncodeInt(e, &v.Minor))
 	if v.FileMode != nil {
-		e.Member("\"fileMode\":")
-		if err := encPtrFsFileMode(e, &v.FileMode); err != nil {
-			return err
-		}
+		e.Member(`"fileMode":`)
+		e.Check(genjson.EncodePtr(e, &v.FileMode, genjson.EncodeUint[fs.FileMode]))
 	}
 	if v.UID != nil {
-		e.Member("\"uid\":")
-		if err := encPtrUint32(e, &v.UID); err != nil {
-			return err
-		}
+		e.Member(`"uid":`)
+		e.Check(genjson.EncodePtr(e, &v.UID, genjson.EncodeUint[uint32]))
 	}
 	if v.GID != nil {
-		e.Member("\"gid\":")
-		if err := encPtrUint32(e, &v.GID); err != nil {
-			return err
-		}
+		e.Member(`"gid":`)
+		e.Check(genjson.EncodePtr(e, &v.GID, genjson.EncodeUint[uint32]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxNetDevice(e *genjson.Encoder, v *specs.LinuxNetDevice) error {
 	e.Byte('{')
 	if v.Name != "" {
-		e.Member("\"name\":")
-		if err := encString(e, &v.Name); err != nil {
-			return err
-		}
+		e.Member(`"name":`)
+		e.Check(genjson.EncodeString(e, &v.Name))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxSeccomp(e *genjson.Encoder, v *specs.LinuxSeccomp) error {
 	e.Byte('{')
-	e.Member("\"defaultAction\":")
-	if err := encSpecsLinuxSeccompAction(e, &v.DefaultAction); err != nil {
-		return err
-	}
+	e.Member(`"defaultAction":`)
+	e.Check(genjson.EncodeString(e, &v.DefaultAction))
 	if v.DefaultErrnoRet != nil {
-		e.Member("\"defaultErrnoRet\":")
-		if err := encPtrUint(e, &v.DefaultErrnoRet); err != nil {
-			return err
-		}
+		e.Member(`"defaultErrnoRet":`)
+		e.Check(genjson.EncodePtr(e, &v.DefaultErrnoRet, genjson.EncodeUint[uint]))
 	}
 	if len(v.Architectures) != 0 {
-		e.Member("\"architectures\":")
-		if err := encSliceSpecsArch(e, &v.Architectures); err != nil {
-			return err
-		}
+		e.Member(`"architectures":`)
+		e.Check(genjson.EncodeSlice(e, &v.Architectures, genjson.EncodeString[specs.Arch]))
 	}
 	if len(v.Flags) != 0 {
-		e.Member("\"flags\":")
-		if err := encSliceSpecsLinuxSeccompFlag(e, &v.Flags); err != nil {
-			return err
-		}
+		e.Member(`"flags":`)
+		e.Check(genjson.EncodeSlice(e, &v.Flags, genjson.EncodeString[specs.LinuxSeccompFlag]))
 	}
 	if v.ListenerPath != "" {
-		e.Member("\"listenerPath\":")
-		if err := encString(e, &v.ListenerPath); err != nil {
-			return err
-		}
+		e.Member(`"listenerPath":`)
+		e.Check(genjson.EncodeString(e, &v.ListenerPath))
 	}
 	if v.ListenerMetadata != "" {
-		e.Member("\"listenerMetadata\":")
-		if err := encString(e, &v.ListenerMetadata); err != nil {
-			return err
-		}
+		e.Member(`"listenerMetadata":`)
+		e.Check(genjson.EncodeString(e, &v.ListenerMetadata))
 	}
 	if len(v.Syscalls) != 0 {
-		e.Member("\"syscalls\":")
-		if err := encSliceSpecsLinuxSyscall(e, &v.Syscalls); err != nil {
-			return err
-		}
+		e.Member(`"syscalls":`)
+		e.Check(genjson.EncodeSlice(e, &v.Syscalls, encSpecsLinuxSyscall))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxIntelRdt(e *genjson.Encoder, v *specs.LinuxIntelRdt) error {
 	e.Byte('{')
 	if v.ClosID != "" {
-		e.Member("\"closID\":")
-		if err := encString(e, &v.ClosID); err != nil {
-			return err
-		}
+		e.Member(`"closID":`)
+		e.Check(genjson.EncodeString(e, &v.ClosID))
 	}
 	if len(v.Schemata) != 0 {
-		e.Member("\"schemata\":")
-		if err := encSliceString(e, &v.Schemata); err != nil {
-			return err
-		}
+		e.Member(`"schemata":`)
+		e.Check(genjson.EncodeSlice(e, &v.Schemata, genjson.EncodeString[string]))
 	}
 	if v.L3CacheSchema != "" {
-		e.Member("\"l3CacheSchema\":")
-		if err := encString(e, &v.L3CacheSchema); err != nil {
-			return err
-		}
+		e.Member(`"l3CacheSchema":`)
+		e.Check(genjson.EncodeString(e, &v.L3CacheSchema))
 	}
 	if v.MemBwSchema != "" {
-		e.Member("\"memBwSchema\":")
-		if err := encString(e, &v.MemBwSchema); err != nil {
-			return err
-		}
+		e.Member(`"memBwSchema":`)
+		e.Check(genjson.EncodeString(e, &v.MemBwSchema))
 	}
 	if v.EnableMonitoring {
-		e.Member("\"enableMonitoring\":")
-		if err := encBool(e, &v.EnableMonitoring); err != nil {
-			return err
-		}
+		e.Member(`"enableMonitoring":`)
+		e.Check(genjson.EncodeBool(e, &v.EnableMonitoring))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxMemoryPolicy(e *genjson.Encoder, v *specs.LinuxMemoryPolicy) error {
 	e.Byte('{')
-	e.Member("\"mode\":")
-	if err := encSpecsMemoryPolicyModeType(e, &v.Mode); err != nil {
-		return err
-	}
-	e.Member("\"nodes\":")
-	if err := encString(e, &v.Nodes); err != nil {
-		return err
-	}
+	e.Member(`"mode":`)
+	e.Check(genjson.EncodeString(e, &v.Mode))
+	e.Member(`"nodes":`)
+	e.Check(genjson.EncodeString(e, &v.Nodes))
 	if len(v.Flags) != 0 {
-		e.Member("\"flags\":")
-		if err := encSliceSpecsMemoryPolicyFlagType(e, &v.Flags); err != nil {
-			return err
-		}
+		e.Member(`"flags":`)
+		e.Check(genjson.EncodeSlice(e, &v.Flags, genjson.EncodeString[specs.MemoryPolicyFlagType]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxPersonality(e *genjson.Encoder, v *specs.LinuxPersonality) error {
 	e.Byte('{')
-	e.Member("\"domain\":")
-	if err := encSpecsLinuxPersonalityDomain(e, &v.Domain); err != nil {
-		return err
-	}
+	e.Member(`"domain":`)
+	e.Check(genjson.EncodeString(e, &v.Domain))
 	if len(v.Flags) != 0 {
-		e.Member("\"flags\":")
-		if err := encSliceSpecsLinuxPersonalityFlag(e, &v.Flags); err != nil {
-			return err
-		}
+		e.Member(`"flags":`)
+		e.Check(genjson.EncodeSlice(e, &v.Flags, genjson.EncodeString[specs.LinuxPersonalityFlag]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxTimeOffset(e *genjson.Encoder, v *specs.LinuxTimeOffset) error {
 	e.Byte('{')
 	if v.Secs != 0 {
-		e.Member("\"secs\":")
-		if err := encInt64(e, &v.Secs); err != nil {
-			return err
-		}
+		e.Member(`"secs":`)
+		e.Check(genjson.EncodeInt(e, &v.Secs))
 	}
 	if v.Nanosecs != 0 {
-		e.Member("\"nanosecs\":")
-		if err := encUint32(e, &v.Nanosecs); err != nil {
-			return err
-		}
+		e.Member(`"nanosecs":`)
+		e.Check(genjson.EncodeUint(e, &v.Nanosecs))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func encSpecsLinuxSchedulerFlag(e *genjson.Encoder, v *specs.LinuxSchedulerFlag) error {
-	e.String(string(*v))
-	return nil
-}
-
-func decSliceSpecsLinuxDeviceCgroup(d *genjson.Decoder, v *[]specs.LinuxDeviceCgroup) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxDeviceCgroup, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxDeviceCgroup
-		if err := decSpecsLinuxDeviceCgroup(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decPtrSpecsLinuxMemory(d *genjson.Decoder, v **specs.LinuxMemory) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxMemory)
-	return decSpecsLinuxMemory(d, *v)
-}
-
-func decPtrSpecsLinuxCPU(d *genjson.Decoder, v **specs.LinuxCPU) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxCPU)
-	return decSpecsLinuxCPU(d, *v)
-}
-
-func decPtrSpecsLinuxPids(d *genjson.Decoder, v **specs.LinuxPids) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxPids)
-	return decSpecsLinuxPids(d, *v)
-}
-
-func decPtrSpecsLinuxBlockIO(d *genjson.Decoder, v **specs.LinuxBlockIO) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxBlockIO)
-	return decSpecsLinuxBlockIO(d, *v)
-}
-
-func decSliceSpecsLinuxHugepageLimit(d *genjson.Decoder, v *[]specs.LinuxHugepageLimit) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxHugepageLimit, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxHugepageLimit
-		if err := decSpecsLinuxHugepageLimit(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decPtrSpecsLinuxNetwork(d *genjson.Decoder, v **specs.LinuxNetwork) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(specs.LinuxNetwork)
-	return decSpecsLinuxNetwork(d, *v)
-}
-
-func decMapStringSpecsLinuxRdma(d *genjson.Decoder, v *map[string]specs.LinuxRdma) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	m := make(map[string]specs.LinuxRdma)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e specs.LinuxRdma
-		if err := decSpecsLinuxRdma(d, &e); err != nil {
-			return err
-		}
-		m[string(name)] = e
-	}
-	*v = m
-	return nil
-}
-
-func decSpecsLinuxNamespaceType(d *genjson.Decoder, v *specs.LinuxNamespaceType) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxNamespaceType(s)
-	return err
-}
-
-func decInt64(d *genjson.Decoder, v *int64) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Int(64)
-	*v = int64(n)
-	return err
-}
-
-func decPtrFsFileMode(d *genjson.Decoder, v **fs.FileMode) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(fs.FileMode)
-	return decFsFileMode(d, *v)
-}
-
-func decSpecsLinuxSeccompAction(d *genjson.Decoder, v *specs.LinuxSeccompAction) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxSeccompAction(s)
-	return err
-}
-
-func decPtrUint(d *genjson.Decoder, v **uint) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(uint)
-	return decUint(d, *v)
-}
-
-func decSliceSpecsArch(d *genjson.Decoder, v *[]specs.Arch) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.Arch, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.Arch
-		if err := decSpecsArch(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSliceSpecsLinuxSeccompFlag(d *genjson.Decoder, v *[]specs.LinuxSeccompFlag) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxSeccompFlag, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxSeccompFlag
-		if err := decSpecsLinuxSeccompFlag(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSliceSpecsLinuxSyscall(d *genjson.Decoder, v *[]specs.LinuxSyscall) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxSyscall, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxSyscall
-		if err := decSpecsLinuxSyscall(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSpecsMemoryPolicyModeType(d *genjson.Decoder, v *specs.MemoryPolicyModeType) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.MemoryPolicyModeType(s)
-	return err
-}
-
-func decSliceSpecsMemoryPolicyFlagType(d *genjson.Decoder, v *[]specs.MemoryPolicyFlagType) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.MemoryPolicyFlagType, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.MemoryPolicyFlagType
-		if err := decSpecsMemoryPolicyFlagType(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSpecsLinuxPersonalityDomain(d *genjson.Decoder, v *specs.LinuxPersonalityDomain) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxPersonalityDomain(s)
-	return err
-}
-
-func decSliceSpecsLinuxPersonalityFlag(d *genjson.Decoder, v *[]specs.LinuxPersonalityFlag) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxPersonalityFlag, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxPersonalityFlag
-		if err := decSpecsLinuxPersonalityFlag(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func encSliceSpecsLinuxDeviceCgroup(e *genjson.Encoder, v *[]specs.LinuxDeviceCgroup) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxDeviceCgroup(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encPtrSpecsLinuxMemory(e *genjson.Encoder, v **specs.LinuxMemory) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxMemory(e, *v)
-}
-
-func encPtrSpecsLinuxCPU(e *genjson.Encoder, v **specs.LinuxCPU) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxCPU(e, *v)
-}
-
-func encPtrSpecsLinuxPids(e *genjson.Encoder, v **specs.LinuxPids) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxPids(e, *v)
-}
-
-func encPtrSpecsLinuxBlockIO(e *genjson.Encoder, v **specs.LinuxBlockIO) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxBlockIO(e, *v)
-}
-
-func encSliceSpecsLinuxHugepageLimit(e *genjson.Encoder, v *[]specs.LinuxHugepageLimit) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxHugepageLimit(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encPtrSpecsLinuxNetwork(e *genjson.Encoder, v **specs.LinuxNetwork) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encSpecsLinuxNetwork(e, *v)
-}
-
-func encMapStringSpecsLinuxRdma(e *genjson.Encoder, v *map[string]specs.LinuxRdma) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('{')
-	for i, k := range genjson.SortedKeys(*v) {
-		if i > 0 {
-			e.Byte(',')
-		}
-		e.String(string(k))
-		e.Byte(':')
-		x := (*v)[k]
-		if err := encSpecsLinuxRdma(e, &x); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
-}
-
-func encSpecsLinuxNamespaceType(e *genjson.Encoder, v *specs.LinuxNamespaceType) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encInt64(e *genjson.Encoder, v *int64) error {
-	e.Int(int64(*v))
-	return nil
-}
-
-func encPtrFsFileMode(e *genjson.Encoder, v **fs.FileMode) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encFsFileMode(e, *v)
-}
-
-func encSpecsLinuxSeccompAction(e *genjson.Encoder, v *specs.LinuxSeccompAction) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encPtrUint(e *genjson.Encoder, v **uint) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encUint(e, *v)
-}
-
-func encSliceSpecsArch(e *genjson.Encoder, v *[]specs.Arch) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsArch(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSliceSpecsLinuxSeccompFlag(e *genjson.Encoder, v *[]specs.LinuxSeccompFlag) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxSeccompFlag(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSliceSpecsLinuxSyscall(e *genjson.Encoder, v *[]specs.LinuxSyscall) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxSyscall(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSpecsMemoryPolicyModeType(e *genjson.Encoder, v *specs.MemoryPolicyModeType) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encSliceSpecsMemoryPolicyFlagType(e *genjson.Encoder, v *[]specs.MemoryPolicyFlagType) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsMemoryPolicyFlagType(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSpecsLinuxPersonalityDomain(e *genjson.Encoder, v *specs.LinuxPersonalityDomain) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encSliceSpecsLinuxPersonalityFlag(e *genjson.Encoder, v *[]specs.LinuxPersonalityFlag) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxPersonalityFlag(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
+	return e.Err()
 }
 
 func decSpecsLinuxDeviceCgroup(d *genjson.Decoder, v *specs.LinuxDeviceCgroup) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "allow":
-			err = decBool(d, &v.Allow)
+			return genjson.DecodeBool(d, &v.Allow)
 		case "type":
-			err = decString(d, &v.Type)
+			return genjson.DecodeString(d, &v.Type)
 		case "major":
-			err = decPtrInt64(d, &v.Major)
+			return genjson.DecodePtr(d, &v.Major, genjson.DecodeInt[int64])
 		case "minor":
-			err = decPtrInt64(d, &v.Minor)
+			return genjson.DecodePtr(d, &v.Minor, genjson.DecodeInt[int64])
 		case "access":
-			err = decString(d, &v.Access)
-		default:
-			err = d.Unknown(name, []string{"allow", "type", "major", "minor", "access"})
+			return genjson.DecodeString(d, &v.Access)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"allow", "type", "major", "minor", "access"})
+	})
 }
 
 func decSpecsLinuxMemory(d *genjson.Decoder, v *specs.LinuxMemory) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "limit":
-			err = decPtrInt64(d, &v.Limit)
+			return genjson.DecodePtr(d, &v.Limit, genjson.DecodeInt[int64])
 		case "reservation":
-			err = decPtrInt64(d, &v.Reservation)
+			return genjson.DecodePtr(d, &v.Reservation, genjson.DecodeInt[int64])
 		case "swap":
-			err = decPtrInt64(d, &v.Swap)
+			return genjson.DecodePtr(d, &v.Swap, genjson.DecodeInt[int64])
 		case "kernel":
-			err = decPtrInt64(d, &v.Kernel)
+			return genjson.DecodePtr(d, &v.Kernel, genjson.DecodeInt[int64])
 		case "kernelTCP":
-			err = decPtrInt64(d, &v.KernelTCP)
+			return genjson.DecodePtr(d, &v.KernelTCP, genjson.DecodeInt[int64])
 		case "swappiness":
-			err = decPtrUint64(d, &v.Swappiness)
+			return genjson.DecodePtr(d, &v.Swappiness, genjson.DecodeUint[uint64])
 		case "disableOOMKiller":
-			err = decPtrBool(d, &v.DisableOOMKiller)
+			return genjson.DecodePtr(d, &v.DisableOOMKiller, genjson.DecodeBool[bool])
 		case "useHierarchy":
-			err = decPtrBool(d, &v.UseHierarchy)
+			return genjson.DecodePtr(d, &v.UseHierarchy, genjson.DecodeBool[bool])
 		case "checkBeforeUpdate":
-			err = decPtrBool(d, &v.CheckBeforeUpdate)
-		default:
-			err = d.Unknown(name, []string{"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"})
+			return genjson.DecodePtr(d, &v.CheckBeforeUpdate, genjson.DecodeBool[bool])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"})
+	})
 }
 
 func decSpecsLinuxCPU(d *genjson.Decoder, v *specs.LinuxCPU) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "shares":
-			err = decPtrUint64(d, &v.Shares)
+			return genjson.DecodePtr(d, &v.Shares, genjson.DecodeUint[uint64])
 		case "quota":
-			err = decPtrInt64(d, &v.Quota)
+			return genjson.DecodePtr(d, &v.Quota, genjson.DecodeInt[int64])
 		case "burst":
-			err = decPtrUint64(d, &v.Burst)
+			return genjson.DecodePtr(d, &v.Burst, genjson.DecodeUint[uint64])
 		case "period":
-			err = decPtrUint64(d, &v.Period)
+			return genjson.DecodePtr(d, &v.Period, genjson.DecodeUint[uint64])
 		case "realtimeRuntime":
-			err = decPtrInt64(d, &v.RealtimeRuntime)
+			return genjson.DecodePtr(d, &v.RealtimeRuntime, genjson.DecodeInt[int64])
 		case "realtimePeriod":
-			err = decPtrUint64(d, &v.RealtimePeriod)
+			return genjson.DecodePtr(d, &v.RealtimePeriod, genjson.DecodeUint[uint64])
 		case "cpus":
-			err = decString(d, &v.Cpus)
+			return genjson.DecodeString(d, &v.Cpus)
 		case "mems":
-			err = decString(d, &v.Mems)
+			return genjson.DecodeString(d, &v.Mems)
 		case "idle":
-			err = decPtrInt64(d, &v.Idle)
-		default:
-			err = d.Unknown(name, []string{"shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"})
+			return genjson.DecodePtr(d, &v.Idle, genjson.DecodeInt[int64])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"})
+	})
 }
 
 func decSpecsLinuxPids(d *genjson.Decoder, v *specs.LinuxPids) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "limit":
-			err = decPtrInt64(d, &v.Limit)
-		default:
-			err = d.Unknown(name, []string{"limit"})
+			return genjson.DecodePtr(d, &v.Limit, genjson.DecodeInt[int64])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"limit"})
+	})
 }
 
 func decSpecsLinuxBlockIO(d *genjson.Decoder, v *specs.LinuxBlockIO) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "weight":
-			err = decPtrUint16(d, &v.Weight)
+			return genjson.DecodePtr(d, &v.Weight, genjson.DecodeUint[uint16])
 		case "leafWeight":
-			err = decPtrUint16(d, &v.LeafWeight)
+			return genjson.DecodePtr(d, &v.LeafWeight, genjson.DecodeUint[uint16])
 		case "weightDevice":
-			err = decSliceSpecsLinuxWeightDevice(d, &v.WeightDevice)
+			return genjson.DecodeSlice(d, &v.WeightDevice, decSpecsLinuxWeightDevice)
 		case "throttleReadBpsDevice":
-			err = decSliceSpecsLinuxThrottleDevice(d, &v.ThrottleReadBpsDevice)
+			return genjson.DecodeSlice(d, &v.ThrottleReadBpsDevice, decSpecsLinuxThrottleDevice)
 		case "throttleWriteBpsDevice":
-			err = decSliceSpecsLinuxThrottleDevice(d, &v.ThrottleWriteBpsDevice)
+			return genjson.DecodeSlice(d, &v.ThrottleWriteBpsDevice, decSpecsLinuxThrottleDevice)
 		case "throttleReadIOPSDevice":
-			err = decSliceSpecsLinuxThrottleDevice(d, &v.ThrottleReadIOPSDevice)
+			return genjson.DecodeSlice(d, &v.ThrottleReadIOPSDevice, decSpecsLinuxThrottleDevice)
 		case "throttleWriteIOPSDevice":
-			err = decSliceSpecsLinuxThrottleDevice(d, &v.ThrottleWriteIOPSDevice)
-		default:
-			err = d.Unknown(name, []string{"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"})
+			return genjson.DecodeSlice(d, &v.ThrottleWriteIOPSDevice, decSpecsLinuxThrottleDevice)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"})
+	})
 }
 
 func decSpecsLinuxHugepageLimit(d *genjson.Decoder, v *specs.LinuxHugepageLimit) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "pageSize":
-			err = decString(d, &v.Pagesize)
+			return genjson.DecodeString(d, &v.Pagesize)
 		case "limit":
-			err = decUint64(d, &v.Limit)
-		default:
-			err = d.Unknown(name, []string{"pageSize", "limit"})
+			return genjson.DecodeUint(d, &v.Limit)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"pageSize", "limit"})
+	})
 }
 
 func decSpecsLinuxNetwork(d *genjson.Decoder, v *specs.LinuxNetwork) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "classID":
-			err = decPtrUint32(d, &v.ClassID)
+			return genjson.DecodePtr(d, &v.ClassID, genjson.DecodeUint[uint32])
 		case "priorities":
-			err = decSliceSpecsLinuxInterfacePriority(d, &v.Priorities)
-		default:
-			err = d.Unknown(name, []string{"classID", "priorities"})
+			return genjson.DecodeSlice(d, &v.Priorities, decSpecsLinuxInterfacePriority)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"classID", "priorities"})
+	})
 }
 
 func decSpecsLinuxRdma(d *genjson.Decoder, v *specs.LinuxRdma) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "hcaHandles":
-			err = decPtrUint32(d, &v.HcaHandles)
+			return genjson.DecodePtr(d, &v.HcaHandles, genjson.DecodeUint[uint32])
 		case "hcaObjects":
-			err = decPtrUint32(d, &v.HcaObjects)
-		default:
-			err = d.Unknown(name, []string{"hcaHandles", "hcaObjects"})
+			return genjson.DecodePtr(d, &v.HcaObjects, genjson.DecodeUint[uint32])
 		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func decFsFileMode(d *genjson.Decoder, v *fs.FileMode) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Uint(32)
-	*v = fs.FileMode(n)
-	return err
-}
-
-func decSpecsArch(d *genjson.Decoder, v *specs.Arch) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.Arch(s)
-	return err
-}
-
-func decSpecsLinuxSeccompFlag(d *genjson.Decoder, v *specs.LinuxSeccompFlag) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxSeccompFlag(s)
-	return err
+		return d.Unknown(name, []string{"hcaHandles", "hcaObjects"})
+	})
 }
 
 func decSpecsLinuxSyscall(d *genjson.Decoder, v *specs.LinuxSyscall) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "names":
-			err = decSliceString(d, &v.Names)
+			return genjson.DecodeSlice(d, &v.Names, genjson.DecodeString[string])
 		case "action":
-			err = decSpecsLinuxSeccompAction(d, &v.Action)
+			return genjson.DecodeString(d, &v.Action)
 		case "errnoRet":
-			err = decPtrUint(d, &v.ErrnoRet)
+			return genjson.DecodePtr(d, &v.ErrnoRet, genjson.DecodeUint[uint])
 		case "args":
-			err = decSliceSpecsLinuxSeccompArg(d, &v.Args)
-		default:
-			err = d.Unknown(name, []string{"names", "action", "errnoRet", "args"})
+			return genjson.DecodeSlice(d, &v.Args, decSpecsLinuxSeccompArg)
 		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func decSpecsMemoryPolicyFlagType(d *genjson.Decoder, v *specs.MemoryPolicyFlagType) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.MemoryPolicyFlagType(s)
-	return err
-}
-
-func decSpecsLinuxPersonalityFlag(d *genjson.Decoder, v *specs.LinuxPersonalityFlag) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxPersonalityFlag(s)
-	return err
+		return d.Unknown(name, []string{"names", "action", "errnoRet", "args"})
+	})
 }
 
 func encSpecsLinuxDeviceCgroup(e *genjson.Encoder, v *specs.LinuxDeviceCgroup) error {
 	e.Byte('{')
-	e.Member("\"allow\":")
-	if err := encBool(e, &v.Allow); err != nil {
-		return err
-	}
+	e.Member(`"allow":`)
+	e.Check(genjson.EncodeBool(e, &v.Allow))
 	if v.Type != "" {
-		e.Member("\"type\":")
-		if err := encString(e, &v.Type); err != nil {
-			return err
-		}
+		e.Member(`"type":`)
+		e.Check(genjson.EncodeString(e, &v.Type))
 	}
 	if v.Major != nil {
-		e.Member("\"major\":")
-		if err := encPtrInt64(e, &v.Major); err != nil {
-			return err
-		}
+		e.Member(`"major":`)
+		e.Check(genjson.EncodePtr(e, &v.Major, genjson.EncodeInt[int64]))
 	}
 	if v.Minor != nil {
-		e.Member("\"minor\":")
-		if err := encPtrInt64(e, &v.Minor); err != nil {
-			return err
-		}
+		e.Member(`"minor":`)
+		e.Check(genjson.EncodePtr(e, &v.Minor, genjson.EncodeInt[int64]))
 	}
 	if v.Access != "" {
-		e.Member("\"access\":")
-		if err := encString(e, &v.Access); err != nil {
-			return err
-		}
+		e.Member(`"access":`)
+		e.Check(genjson.EncodeString(e, &v.Access))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxMemory(e *genjson.Encoder, v *specs.LinuxMemory) error {
 	e.Byte('{')
 	if v.Limit != nil {
-		e.Member("\"limit\":")
-		if err := encPtrInt64(e, &v.Limit); err != nil {
-			return err
-		}
+		e.Member(`"limit":`)
+		e.Check(genjson.EncodePtr(e, &v.Limit, genjson.EncodeInt[int64]))
 	}
 	if v.Reservation != nil {
-		e.Member("\"reservation\":")
-		if err := encPtrInt64(e, &v.Reservation); err != nil {
-			return err
-		}
+		e.Member(`"reservation":`)
+		e.Check(genjson.EncodePtr(e, &v.Reservation, genjson.EncodeInt[int64]))
 	}
 	if v.Swap != nil {
-		e.Member("\"swap\":")
-		if err := encPtrInt64(e, &v.Swap); err != nil {
-			return err
-		}
+		e.Member(`"swap":`)
+		e.Check(genjson.EncodePtr(e, &v.Swap, genjson.EncodeInt[int64]))
 	}
 	if v.Kernel != nil {
-		e.Member("\"kernel\":")
-		if err := encPtrInt64(e, &v.Kernel); err != nil {
-			return err
-		}
+		e.Member(`"kernel":`)
+		e.Check(genjson.EncodePtr(e, &v.Kernel, genjson.EncodeInt[int64]))
 	}
 	if v.KernelTCP != nil {
-		e.Member("\"kernelTCP\":")
-		if err := encPtrInt64(e, &v.KernelTCP); err != nil {
-			return err
-		}
+		e.Member(`"kernelTCP":`)
+		e.Check(genjson.EncodePtr(e, &v.KernelTCP, genjson.EncodeInt[int64]))
 	}
 	if v.Swappiness != nil {
-		e.Member("\"swappiness\":")
-		if err := encPtrUint64(e, &v.Swappiness); err != nil {
-			return err
-		}
+		e.Member(`"swappiness":`)
+		e.Check(genjson.EncodePtr(e, &v.Swappiness, genjson.EncodeUint[uint64]))
 	}
 	if v.DisableOOMKiller != nil {
-		e.Member("\"disableOOMKiller\":")
-		if err := encPtrBool(e, &v.DisableOOMKiller); err != nil {
-			return err
-		}
+		e.Member(`"disableOOMKiller":`)
+		e.Check(genjson.EncodePtr(e, &v.DisableOOMKiller, genjson.EncodeBool[bool]))
 	}
 	if v.UseHierarchy != nil {
-		e.Member("\"useHierarchy\":")
-		if err := encPtrBool(e, &v.UseHierarchy); err != nil {
-			return err
-		}
+		e.Member(`"useHierarchy":`)
+		e.Check(genjson.EncodePtr(e, &v.UseHierarchy, genjson.EncodeBool[bool]))
 	}
 	if v.CheckBeforeUpdate != nil {
-		e.Member("\"checkBeforeUpdate\":")
-		if err := encPtrBool(e, &v.CheckBeforeUpdate); err != nil {
-			return err
-		}
+		e.Member(`"checkBeforeUpdate":`)
+		e.Check(genjson.EncodePtr(e, &v.CheckBeforeUpdate, genjson.EncodeBool[bool]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxCPU(e *genjson.Encoder, v *specs.LinuxCPU) error {
 	e.Byte('{')
 	if v.Shares != nil {
-		e.Member("\"shares\":")
-		if err := encPtrUint64(e, &v.Shares); err != nil {
-			return err
-		}
+		e.Member(`"shares":`)
+		e.Check(genjson.EncodePtr(e, &v.Shares, genjson.EncodeUint[uint64]))
 	}
 	if v.Quota != nil {
-		e.Member("\"quota\":")
-		if err := encPtrInt64(e, &v.Quota); err != nil {
-			return err
-		}
+		e.Member(`"quota":`)
+		e.Check(genjson.EncodePtr(e, &v.Quota, genjson.EncodeInt[int64]))
 	}
 	if v.Burst != nil {
-		e.Member("\"burst\":")
-		if err := encPtrUint64(e, &v.Burst); err != nil {
-			return err
-		}
+		e.Member(`"burst":`)
+		e.Check(genjson.EncodePtr(e, &v.Burst, genjson.EncodeUint[uint64]))
 	}
 	if v.Period != nil {
-		e.Member("\"period\":")
-		if err := encPtrUint64(e, &v.Period); err != nil {
-			return err
-		}
+		e.Member(`"period":`)
+		e.Check(genjson.EncodePtr(e, &v.Period, genjson.EncodeUint[uint64]))
 	}
 	if v.RealtimeRuntime != nil {
-		e.Member("\"realtimeRuntime\":")
-		if err := encPtrInt64(e, &v.RealtimeRuntime); err != nil {
-			return err
-		}
+		e.Member(`"realtimeRuntime":`)
+		e.Check(genjson.EncodePtr(e, &v.RealtimeRuntime, genjson.EncodeInt[int64]))
 	}
 	if v.RealtimePeriod != nil {
-		e.Member("\"realtimePeriod\":")
-		if err := encPtrUint64(e, &v.RealtimePeriod); err != nil {
-			return err
-		}
+		e.Member(`"realtimePeriod":`)
+		e.Check(genjson.EncodePtr(e, &v.RealtimePeriod, genjson.EncodeUint[uint64]))
 	}
 	if v.Cpus != "" {
-		e.Member("\"cpus\":")
-		if err := encString(e, &v.Cpus); err != nil {
-			return err
-		}
+		e.Member(`"cpus":`)
+		e.Check(genjson.EncodeString(e, &v.Cpus))
 	}
 	if v.Mems != "" {
-		e.Member("\"mems\":")
-		if err := encString(e, &v.Mems); err != nil {
-			return err
-		}
+		e.Member(`"mems":`)
+		e.Check(genjson.EncodeString(e, &v.Mems))
 	}
 	if v.Idle != nil {
-		e.Member("\"idle\":")
-		if err := encPtrInt64(e, &v.Idle); err != nil {
-			return err
-		}
+		e.Member(`"idle":`)
+		e.Check(genjson.EncodePtr(e, &v.Idle, genjson.EncodeInt[int64]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxPids(e *genjson.Encoder, v *specs.LinuxPids) error {
 	e.Byte('{')
 	if v.Limit != nil {
-		e.Member("\"limit\":")
-		if err := encPtrInt64(e, &v.Limit); err != nil {
-			return err
-		}
+		e.Member(`"limit":`)
+		e.Check(genjson.EncodePtr(e, &v.Limit, genjson.EncodeInt[int64]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxBlockIO(e *genjson.Encoder, v *specs.LinuxBlockIO) error {
 	e.Byte('{')
 	if v.Weight != nil {
-		e.Member("\"weight\":")
-		if err := encPtrUint16(e, &v.Weight); err != nil {
-			return err
-		}
+		e.Member(`"weight":`)
+		e.Check(genjson.EncodePtr(e, &v.Weight, genjson.EncodeUint[uint16]))
 	}
 	if v.LeafWeight != nil {
-		e.Member("\"leafWeight\":")
-		if err := encPtrUint16(e, &v.LeafWeight); err != nil {
-			return err
-		}
+		e.Member(`"leafWeight":`)
+		e.Check(genjson.EncodePtr(e, &v.LeafWeight, genjson.EncodeUint[uint16]))
 	}
 	if len(v.WeightDevice) != 0 {
-		e.Member("\"weightDevice\":")
-		if err := encSliceSpecsLinuxWeightDevice(e, &v.WeightDevice); err != nil {
-			return err
-		}
+		e.Member(`"weightDevice":`)
+		e.Check(genjson.EncodeSlice(e, &v.WeightDevice, encSpecsLinuxWeightDevice))
 	}
 	if len(v.ThrottleReadBpsDevice) != 0 {
-		e.Member("\"throttleReadBpsDevice\":")
-		if err := encSliceSpecsLinuxThrottleDevice(e, &v.ThrottleReadBpsDevice); err != nil {
-			return err
-		}
+		e.Member(`"throttleReadBpsDevice":`)
+		e.Check(genjson.EncodeSlice(e, &v.ThrottleReadBpsDevice, encSpecsLinuxThrottleDevice))
 	}
 	if len(v.ThrottleWriteBpsDevice) != 0 {
-		e.Member("\"throttleWriteBpsDevice\":")
-		if err := encSliceSpecsLinuxThrottleDevice(e, &v.ThrottleWriteBpsDevice); err != nil {
-			return err
-		}
+		e.Member(`"throttleWriteBpsDevice":`)
+		e.Check(genjson.EncodeSlice(e, &v.ThrottleWriteBpsDevice, encSpecsLinuxThrottleDevice))
 	}
 	if len(v.ThrottleReadIOPSDevice) != 0 {
-		e.Member("\"throttleReadIOPSDevice\":")
-		if err := encSliceSpecsLinuxThrottleDevice(e, &v.ThrottleReadIOPSDevice); err != nil {
-			return err
-		}
+		e.Member(`"throttleReadIOPSDevice":`)
+		e.Check(genjson.EncodeSlice(e, &v.ThrottleReadIOPSDevice, encSpecsLinuxThrottleDevice))
 	}
 	if len(v.ThrottleWriteIOPSDevice) != 0 {
-		e.Member("\"throttleWriteIOPSDevice\":")
-		if err := encSliceSpecsLinuxThrottleDevice(e, &v.ThrottleWriteIOPSDevice); err != nil {
-			return err
-		}
+		e.Member(`"throttleWriteIOPSDevice":`)
+		e.Check(genjson.EncodeSlice(e, &v.ThrottleWriteIOPSDevice, encSpecsLinuxThrottleDevice))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxHugepageLimit(e *genjson.Encoder, v *specs.LinuxHugepageLimit) error {
 	e.Byte('{')
-	e.Member("\"pageSize\":")
-	if err := encString(e, &v.Pagesize); err != nil {
-		return err
-	}
-	e.Member("\"limit\":")
-	if err := encUint64(e, &v.Limit); err != nil {
-		return err
-	}
+	e.Member(`"pageSize":`)
+	e.Check(genjson.EncodeString(e, &v.Pagesize))
+	e.Member(`"limit":`)
+	e.Check(genjson.EncodeUint(e, &v.Limit))
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxNetwork(e *genjson.Encoder, v *specs.LinuxNetwork) error {
 	e.Byte('{')
 	if v.ClassID != nil {
-		e.Member("\"classID\":")
-		if err := encPtrUint32(e, &v.ClassID); err != nil {
-			return err
-		}
+		e.Member(`"classID":`)
+		e.Check(genjson.EncodePtr(e, &v.ClassID, genjson.EncodeUint[uint32]))
 	}
 	if len(v.Priorities) != 0 {
-		e.Member("\"priorities\":")
-		if err := encSliceSpecsLinuxInterfacePriority(e, &v.Priorities); err != nil {
-			return err
-		}
+		e.Member(`"priorities":`)
+		e.Check(genjson.EncodeSlice(e, &v.Priorities, encSpecsLinuxInterfacePriority))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxRdma(e *genjson.Encoder, v *specs.LinuxRdma) error {
 	e.Byte('{')
 	if v.HcaHandles != nil {
-		e.Member("\"hcaHandles\":")
-		if err := encPtrUint32(e, &v.HcaHandles); err != nil {
-			return err
-		}
+		e.Member(`"hcaHandles":`)
+		e.Check(genjson.EncodePtr(e, &v.HcaHandles, genjson.EncodeUint[uint32]))
 	}
 	if v.HcaObjects != nil {
-		e.Member("\"hcaObjects\":")
-		if err := encPtrUint32(e, &v.HcaObjects); err != nil {
-			return err
-		}
+		e.Member(`"hcaObjects":`)
+		e.Check(genjson.EncodePtr(e, &v.HcaObjects, genjson.EncodeUint[uint32]))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func encFsFileMode(e *genjson.Encoder, v *fs.FileMode) error {
-	e.Uint(uint64(*v))
-	return nil
-}
-
-func encSpecsArch(e *genjson.Encoder, v *specs.Arch) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encSpecsLinuxSeccompFlag(e *genjson.Encoder, v *specs.LinuxSeccompFlag) error {
-	e.String(string(*v))
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxSyscall(e *genjson.Encoder, v *specs.LinuxSyscall) error {
 	e.Byte('{')
-	e.Member("\"names\":")
-	if err := encSliceString(e, &v.Names); err != nil {
-		return err
-	}
-	e.Member("\"action\":")
-	if err := encSpecsLinuxSeccompAction(e, &v.Action); err != nil {
-		return err
-	}
+	e.Member(`"names":`)
+	e.Check(genjson.EncodeSlice(e, &v.Names, genjson.EncodeString[string]))
+	e.Member(`"action":`)
+	e.Check(genjson.EncodeString(e, &v.Action))
 	if v.ErrnoRet != nil {
-		e.Member("\"errnoRet\":")
-		if err := encPtrUint(e, &v.ErrnoRet); err != nil {
-			return err
-		}
+		e.Member(`"errnoRet":`)
+		e.Check(genjson.EncodePtr(e, &v.ErrnoRet, genjson.EncodeUint[uint]))
 	}
 	if len(v.Args) != 0 {
-		e.Member("\"args\":")
-		if err := encSliceSpecsLinuxSeccompArg(e, &v.Args); err != nil {
-			return err
-		}
+		e.Member(`"args":`)
+		e.Check(genjson.EncodeSlice(e, &v.Args, encSpecsLinuxSeccompArg))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func encSpecsMemoryPolicyFlagType(e *genjson.Encoder, v *specs.MemoryPolicyFlagType) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encSpecsLinuxPersonalityFlag(e *genjson.Encoder, v *specs.LinuxPersonalityFlag) error {
-	e.String(string(*v))
-	return nil
-}
-
-func decPtrInt64(d *genjson.Decoder, v **int64) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(int64)
-	return decInt64(d, *v)
-}
-
-func decPtrUint64(d *genjson.Decoder, v **uint64) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(uint64)
-	return decUint64(d, *v)
-}
-
-func decPtrBool(d *genjson.Decoder, v **bool) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(bool)
-	return decBool(d, *v)
-}
-
-func decPtrUint16(d *genjson.Decoder, v **uint16) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(uint16)
-	return decUint16(d, *v)
-}
-
-func decSliceSpecsLinuxWeightDevice(d *genjson.Decoder, v *[]specs.LinuxWeightDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxWeightDevice, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxWeightDevice
-		if err := decSpecsLinuxWeightDevice(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSliceSpecsLinuxThrottleDevice(d *genjson.Decoder, v *[]specs.LinuxThrottleDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxThrottleDevice, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxThrottleDevice
-		if err := decSpecsLinuxThrottleDevice(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSliceSpecsLinuxInterfacePriority(d *genjson.Decoder, v *[]specs.LinuxInterfacePriority) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxInterfacePriority, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxInterfacePriority
-		if err := decSpecsLinuxInterfacePriority(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decSliceSpecsLinuxSeccompArg(d *genjson.Decoder, v *[]specs.LinuxSeccompArg) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]specs.LinuxSeccompArg, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-		var e specs.LinuxSeccompArg
-		if err := decSpecsLinuxSeccompArg(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func encPtrInt64(e *genjson.Encoder, v **int64) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encInt64(e, *v)
-}
-
-func encPtrUint64(e *genjson.Encoder, v **uint64) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encUint64(e, *v)
-}
-
-func encPtrBool(e *genjson.Encoder, v **bool) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encBool(e, *v)
-}
-
-func encPtrUint16(e *genjson.Encoder, v **uint16) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encUint16(e, *v)
-}
-
-func encSliceSpecsLinuxWeightDevice(e *genjson.Encoder, v *[]specs.LinuxWeightDevice) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxWeightDevice(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSliceSpecsLinuxThrottleDevice(e *genjson.Encoder, v *[]specs.LinuxThrottleDevice) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxThrottleDevice(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSliceSpecsLinuxInterfacePriority(e *genjson.Encoder, v *[]specs.LinuxInterfacePriority) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxInterfacePriority(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encSliceSpecsLinuxSeccompArg(e *genjson.Encoder, v *[]specs.LinuxSeccompArg) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encSpecsLinuxSeccompArg(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func decUint16(d *genjson.Decoder, v *uint16) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Uint(16)
-	*v = uint16(n)
-	return err
+	return e.Err()
 }
 
 func decSpecsLinuxWeightDevice(d *genjson.Decoder, v *specs.LinuxWeightDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "major":
-			err = decInt64(d, &v.LinuxBlockIODevice.Major)
+			return genjson.DecodeInt(d, &v.LinuxBlockIODevice.Major)
 		case "minor":
-			err = decInt64(d, &v.LinuxBlockIODevice.Minor)
+			return genjson.DecodeInt(d, &v.LinuxBlockIODevice.Minor)
 		case "weight":
-			err = decPtrUint16(d, &v.Weight)
+			return genjson.DecodePtr(d, &v.Weight, genjson.DecodeUint[uint16])
 		case "leafWeight":
-			err = decPtrUint16(d, &v.LeafWeight)
-		default:
-			err = d.Unknown(name, []string{"major", "minor", "weight", "leafWeight"})
+			return genjson.DecodePtr(d, &v.LeafWeight, genjson.DecodeUint[uint16])
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"major", "minor", "weight", "leafWeight"})
+	})
 }
 
 func decSpecsLinuxThrottleDevice(d *genjson.Decoder, v *specs.LinuxThrottleDevice) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "major":
-			err = decInt64(d, &v.LinuxBlockIODevice.Major)
+			return genjson.DecodeInt(d, &v.LinuxBlockIODevice.Major)
 		case "minor":
-			err = decInt64(d, &v.LinuxBlockIODevice.Minor)
+			return genjson.DecodeInt(d, &v.LinuxBlockIODevice.Minor)
 		case "rate":
-			err = decUint64(d, &v.Rate)
-		default:
-			err = d.Unknown(name, []string{"major", "minor", "rate"})
+			return genjson.DecodeUint(d, &v.Rate)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"major", "minor", "rate"})
+	})
 }
 
 func decSpecsLinuxInterfacePriority(d *genjson.Decoder, v *specs.LinuxInterfacePriority) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "name":
-			err = decString(d, &v.Name)
+			return genjson.DecodeString(d, &v.Name)
 		case "priority":
-			err = decUint32(d, &v.Priority)
-		default:
-			err = d.Unknown(name, []string{"name", "priority"})
+			return genjson.DecodeUint(d, &v.Priority)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"name", "priority"})
+	})
 }
 
 func decSpecsLinuxSeccompArg(d *genjson.Decoder, v *specs.LinuxSeccompArg) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "index":
-			err = decUint(d, &v.Index)
+			return genjson.DecodeUint(d, &v.Index)
 		case "value":
-			err = decUint64(d, &v.Value)
+			return genjson.DecodeUint(d, &v.Value)
 		case "valueTwo":
-			err = decUint64(d, &v.ValueTwo)
+			return genjson.DecodeUint(d, &v.ValueTwo)
 		case "op":
-			err = decSpecsLinuxSeccompOperator(d, &v.Op)
-		default:
-			err = d.Unknown(name, []string{"index", "value", "valueTwo", "op"})
+			return genjson.DecodeString(d, &v.Op)
 		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func encUint16(e *genjson.Encoder, v *uint16) error {
-	e.Uint(uint64(*v))
-	return nil
+		return d.Unknown(name, []string{"index", "value", "valueTwo", "op"})
+	})
 }
 
 func encSpecsLinuxWeightDevice(e *genjson.Encoder, v *specs.LinuxWeightDevice) error {
 	e.Byte('{')
-	e.Member("\"major\":")
-	if err := encInt64(e, &v.LinuxBlockIODevice.Major); err != nil {
-		return err
-	}
-	e.Member("\"minor\":")
-	if err := encInt64(e, &v.LinuxBlockIODevice.Minor); err != nil {
-		return err
-	}
+	e.Member(`"major":`)
+	e.Check(genjson.EncodeInt(e, &v.LinuxBlockIODevice.Major))
+	e.Member(`"minor":`)
+	e.Check(genjson.EncodeInt(e, &v.LinuxBlockIODevice.Minor))
 	if v.Weight != nil {
-		e.Member("\"weight\":")
-		if err := encPtrUint16(e, &v.Weight); err != nil {
-			return err
-		}
+		e.Member(`"weight":`)
+		e.Check(genjson.EncodePtr(e, &v.Weight, genjson.EncodeUint[uint16]))
 	}
 	if v.LeafWeight != nil {
-		e.Member("\"leafWeight\":")
-		if err := encPtrUint16(e, &v.LeafWeight); err != nil {
-			return err
-		}
+		e.Member(`"leafWeight":`)
+		e.Check(genjson.EncodePtr(e, &v.LeafWeight, genjson.EncodeUint[uint16]))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxThrottleDevice(e *genjson.Encoder, v *specs.LinuxThrottleDevice) error {
 	e.Byte('{')
-	e.Member("\"major\":")
-	if err := encInt64(e, &v.LinuxBlockIODevice.Major); err != nil {
-		return err
-	}
-	e.Member("\"minor\":")
-	if err := encInt64(e, &v.LinuxBlockIODevice.Minor); err != nil {
-		return err
-	}
-	e.Member("\"rate\":")
-	if err := encUint64(e, &v.Rate); err != nil {
-		return err
-	}
+	e.Member(`"major":`)
+	e.Check(genjson.EncodeInt(e, &v.LinuxBlockIODevice.Major))
+	e.Member(`"minor":`)
+	e.Check(genjson.EncodeInt(e, &v.LinuxBlockIODevice.Minor))
+	e.Member(`"rate":`)
+	e.Check(genjson.EncodeUint(e, &v.Rate))
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxInterfacePriority(e *genjson.Encoder, v *specs.LinuxInterfacePriority) error {
 	e.Byte('{')
-	e.Member("\"name\":")
-	if err := encString(e, &v.Name); err != nil {
-		return err
-	}
-	e.Member("\"priority\":")
-	if err := encUint32(e, &v.Priority); err != nil {
-		return err
-	}
+	e.Member(`"name":`)
+	e.Check(genjson.EncodeString(e, &v.Name))
+	e.Member(`"priority":`)
+	e.Check(genjson.EncodeUint(e, &v.Priority))
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
 
 func encSpecsLinuxSeccompArg(e *genjson.Encoder, v *specs.LinuxSeccompArg) error {
 	e.Byte('{')
-	e.Member("\"index\":")
-	if err := encUint(e, &v.Index); err != nil {
-		return err
-	}
-	e.Member("\"value\":")
-	if err := encUint64(e, &v.Value); err != nil {
-		return err
-	}
+	e.Member(`"index":`)
+	e.Check(genjson.EncodeUint(e, &v.Index))
+	e.Member(`"value":`)
+	e.Check(genjson.EncodeUint(e, &v.Value))
 	if v.ValueTwo != 0 {
-		e.Member("\"valueTwo\":")
-		if err := encUint64(e, &v.ValueTwo); err != nil {
-			return err
-		}
+		e.Member(`"valueTwo":`)
+		e.Check(genjson.EncodeUint(e, &v.ValueTwo))
 	}
-	e.Member("\"op\":")
-	if err := encSpecsLinuxSeccompOperator(e, &v.Op); err != nil {
-		return err
-	}
+	e.Member(`"op":`)
+	e.Check(genjson.EncodeString(e, &v.Op))
 	e.Byte('}')
-	return nil
-}
-
-func decSpecsLinuxSeccompOperator(d *genjson.Decoder, v *specs.LinuxSeccompOperator) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = specs.LinuxSeccompOperator(s)
-	return err
-}
-
-func encSpecsLinuxSeccompOperator(e *genjson.Encoder, v *specs.LinuxSeccompOperator) error {
-	e.String(string(*v))
-	return nil
+	return e.Err()
 }

@@ -9,376 +9,141 @@ import (
 )
 
 func Decode(d *genjson.Decoder, v *State) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
+	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
 		case "id":
-			err = decString(d, &v.ID)
+			return genjson.DecodeString(d, &v.ID)
 		case "phase":
-			err = decString(d, &v.Phase)
+			return genjson.DecodeString(d, &v.Phase)
 		case "ociVersion":
-			err = decString(d, &v.OCIVersion)
+			return genjson.DecodeString(d, &v.OCIVersion)
 		case "bundle":
-			err = decString(d, &v.Bundle)
+			return genjson.DecodeString(d, &v.Bundle)
 		case "rootfs":
-			err = decString(d, &v.Rootfs)
+			return genjson.DecodeString(d, &v.Rootfs)
 		case "annotations":
-			err = decMapStringString(d, &v.Annotations)
+			return genjson.DecodeMap(d, &v.Annotations, genjson.DecodeString[string])
 		case "created":
-			err = decTimeTime(d, &v.Created)
+			return decTimeTime(d, &v.Created)
 		case "pid":
-			err = decInt(d, &v.Pid)
+			return genjson.DecodeInt(d, &v.Pid)
 		case "pidStart":
-			err = decUint64(d, &v.PidStart)
+			return genjson.DecodeUint(d, &v.PidStart)
 		case "cgroup":
-			err = decRawMessage(d, &v.Cgroup)
+			return decRawMessage(d, &v.Cgroup)
 		case "namespaces":
-			err = decSliceString(d, &v.Namespaces)
+			return genjson.DecodeSlice(d, &v.Namespaces, genjson.DecodeString[string])
 		case "sharedPidNS":
-			err = decBool(d, &v.SharedPidNS)
+			return genjson.DecodeBool(d, &v.SharedPidNS)
 		case "noNewKeyring":
-			err = decBool(d, &v.NoNewKeyring)
+			return genjson.DecodeBool(d, &v.NoNewKeyring)
 		case "rootless":
-			err = decBool(d, &v.Rootless)
+			return genjson.DecodeBool(d, &v.Rootless)
 		case "systemd":
-			err = decBool(d, &v.Systemd)
+			return genjson.DecodeBool(d, &v.Systemd)
 		case "hooks":
-			err = decPtrStateHooks(d, &v.Hooks)
-		default:
-			err = d.Unknown(name, []string{"id", "phase", "ociVersion", "bundle", "rootfs", "annotations", "created", "pid", "pidStart", "cgroup", "namespaces", "sharedPidNS", "noNewKeyring", "rootless", "systemd", "hooks"})
+			return genjson.DecodePtr(d, &v.Hooks, decStateHooks)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.Unknown(name, []string{"id", "phase", "ociVersion", "bundle", "rootfs", "annotations", "created", "pid", "pidStart", "cgroup", "namespaces", "sharedPidNS", "noNewKeyring", "rootless", "systemd", "hooks"})
+	})
 }
 
 func Encode(e *genjson.Encoder, v *State) error {
 	e.Byte('{')
-	e.Member("\"id\":")
-	if err := encString(e, &v.ID); err != nil {
-		return err
-	}
-	e.Member("\"phase\":")
-	if err := encString(e, &v.Phase); err != nil {
-		return err
-	}
-	e.Member("\"ociVersion\":")
-	if err := encString(e, &v.OCIVersion); err != nil {
-		return err
-	}
-	e.Member("\"bundle\":")
-	if err := encString(e, &v.Bundle); err != nil {
-		return err
-	}
-	e.Member("\"rootfs\":")
-	if err := encString(e, &v.Rootfs); err != nil {
-		return err
-	}
+	e.Member(`"id":`)
+	e.Check(genjson.EncodeString(e, &v.ID))
+	e.Member(`"phase":`)
+	e.Check(genjson.EncodeString(e, &v.Phase))
+	e.Member(`"ociVersion":`)
+	e.Check(genjson.EncodeString(e, &v.OCIVersion))
+	e.Member(`"bundle":`)
+	e.Check(genjson.EncodeString(e, &v.Bundle))
+	e.Member(`"rootfs":`)
+	e.Check(genjson.EncodeString(e, &v.Rootfs))
 	if len(v.Annotations) != 0 {
-		e.Member("\"annotations\":")
-		if err := encMapStringString(e, &v.Annotations); err != nil {
-			return err
-		}
+		e.Member(`"annotations":`)
+		e.Check(genjson.EncodeMap(e, &v.Annotations, genjson.EncodeString[string]))
 	}
-	e.Member("\"created\":")
-	if err := encTimeTime(e, &v.Created); err != nil {
-		return err
-	}
+	e.Member(`"created":`)
+	e.Check(encTimeTime(e, &v.Created))
 	if v.Pid != 0 {
-		e.Member("\"pid\":")
-		if err := encInt(e, &v.Pid); err != nil {
-			return err
-		}
+		e.Member(`"pid":`)
+		e.Check(genjson.EncodeInt(e, &v.Pid))
 	}
 	if v.PidStart != 0 {
-		e.Member("\"pidStart\":")
-		if err := encUint64(e, &v.PidStart); err != nil {
-			return err
-		}
+		e.Member(`"pidStart":`)
+		e.Check(genjson.EncodeUint(e, &v.PidStart))
 	}
 	if len(v.Cgroup) != 0 {
-		e.Member("\"cgroup\":")
-		if err := encRawMessage(e, &v.Cgroup); err != nil {
-			return err
-		}
+		e.Member(`"cgroup":`)
+		e.Check(encRawMessage(e, &v.Cgroup))
 	}
 	if len(v.Namespaces) != 0 {
-		e.Member("\"namespaces\":")
-		if err := encSliceString(e, &v.Namespaces); err != nil {
-			return err
-		}
+		e.Member(`"namespaces":`)
+		e.Check(genjson.EncodeSlice(e, &v.Namespaces, genjson.EncodeString[string]))
 	}
 	if v.SharedPidNS {
-		e.Member("\"sharedPidNS\":")
-		if err := encBool(e, &v.SharedPidNS); err != nil {
-			return err
-		}
+		e.Member(`"sharedPidNS":`)
+		e.Check(genjson.EncodeBool(e, &v.SharedPidNS))
 	}
 	if v.NoNewKeyring {
-		e.Member("\"noNewKeyring\":")
-		if err := encBool(e, &v.NoNewKeyring); err != nil {
-			return err
-		}
+		e.Member(`"noNewKeyring":`)
+		e.Check(genjson.EncodeBool(e, &v.NoNewKeyring))
 	}
 	if v.Rootless {
-		e.Member("\"rootless\":")
-		if err := encBool(e, &v.Rootless); err != nil {
-			return err
-		}
+		e.Member(`"rootless":`)
+		e.Check(genjson.EncodeBool(e, &v.Rootless))
 	}
 	if v.Systemd {
-		e.Member("\"systemd\":")
-		if err := encBool(e, &v.Systemd); err != nil {
-			return err
-		}
+		e.Member(`"systemd":`)
+		e.Check(genjson.EncodeBool(e, &v.Systemd))
 	}
 	if v.Hooks != nil {
-		e.Member("\"hooks\":")
-		if err := encPtrStateHooks(e, &v.Hooks); err != nil {
-			return err
-		}
+		e.Member(`"hooks":`)
+		e.Check(genjson.EncodePtr(e, &v.Hooks, encStateHooks))
 	}
 	e.Byte('}')
-	return nil
-}
-
-func decString(d *genjson.Decoder, v *string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	s, err := d.String()
-	*v = string(s)
-	return err
-}
-
-func decMapStringString(d *genjson.Decoder, v *map[string]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	m := make(map[string]string)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		m[string(name)] = e
-	}
-	*v = m
-	return nil
+	return e.Err()
 }
 
 func decTimeTime(d *genjson.Decoder, v *time.Time) error {
-	raw, err := d.Raw()
-	if err != nil {
-		return err
-	}
-	return v.UnmarshalJSON(raw)
-}
-
-func decInt(d *genjson.Decoder, v *int) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Int(64)
-	*v = int(n)
-	return err
-}
-
-func decUint64(d *genjson.Decoder, v *uint64) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	n, err := d.Uint(64)
-	*v = uint64(n)
-	return err
+	return genjson.DecodeUnmarshaler(d, v)
 }
 
 func decRawMessage(d *genjson.Decoder, v *json.RawMessage) error {
-	raw, err := d.Raw()
-	if err != nil {
-		return err
-	}
-	return v.UnmarshalJSON(raw)
+	return genjson.DecodeUnmarshaler(d, v)
 }
 
-func decSliceString(d *genjson.Decoder, v *[]string) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginArray(); err != nil {
-		return err
-	}
-	s := make([]string, 0)
-	for {
-		more, err := d.More()
-		if err != nil {
-			return err
+func decStateHooks(d *genjson.Decoder, v *Hooks) error {
+	return genjson.DecodeObject(d, func(name string) error {
+		switch name {
+		case "poststart":
+			return genjson.DecodeBool(d, &v.Poststart)
+		case "poststop":
+			return genjson.DecodeBool(d, &v.Poststop)
 		}
-		if !more {
-			break
-		}
-		var e string
-		if err := decString(d, &e); err != nil {
-			return err
-		}
-		s = append(s, e)
-	}
-	*v = s
-	return nil
-}
-
-func decBool(d *genjson.Decoder, v *bool) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	x, err := d.Bool()
-	*v = bool(x)
-	return err
-}
-
-func decPtrStateHooks(d *genjson.Decoder, v **Hooks) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	*v = new(Hooks)
-	return decStateHooks(d, *v)
-}
-
-func encString(e *genjson.Encoder, v *string) error {
-	e.String(string(*v))
-	return nil
-}
-
-func encMapStringString(e *genjson.Encoder, v *map[string]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('{')
-	for i, k := range genjson.SortedKeys(*v) {
-		if i > 0 {
-			e.Byte(',')
-		}
-		e.String(string(k))
-		e.Byte(':')
-		x := (*v)[k]
-		if err := encString(e, &x); err != nil {
-			return err
-		}
-	}
-	e.Byte('}')
-	return nil
+		return d.Unknown(name, []string{"poststart", "poststop"})
+	})
 }
 
 func encTimeTime(e *genjson.Encoder, v *time.Time) error {
 	return e.Marshaler(*v)
 }
 
-func encInt(e *genjson.Encoder, v *int) error {
-	e.Int(int64(*v))
-	return nil
-}
-
-func encUint64(e *genjson.Encoder, v *uint64) error {
-	e.Uint(uint64(*v))
-	return nil
-}
-
 func encRawMessage(e *genjson.Encoder, v *json.RawMessage) error {
 	return e.Marshaler(*v)
-}
-
-func encSliceString(e *genjson.Encoder, v *[]string) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	e.Byte('[')
-	for i := range *v {
-		if i > 0 {
-			e.Byte(',')
-		}
-		if err := encString(e, &(*v)[i]); err != nil {
-			return err
-		}
-	}
-	e.Byte(']')
-	return nil
-}
-
-func encBool(e *genjson.Encoder, v *bool) error {
-	e.Bool(bool(*v))
-	return nil
-}
-
-func encPtrStateHooks(e *genjson.Encoder, v **Hooks) error {
-	if *v == nil {
-		e.Raw("null")
-		return nil
-	}
-	return encStateHooks(e, *v)
-}
-
-func decStateHooks(d *genjson.Decoder, v *Hooks) error {
-	if null, err := d.Null(); null || err != nil {
-		return err
-	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
-	for {
-		name, ok, err := d.Name()
-		if err != nil || !ok {
-			return err
-		}
-		switch name {
-		case "poststart":
-			err = decBool(d, &v.Poststart)
-		case "poststop":
-			err = decBool(d, &v.Poststop)
-		default:
-			err = d.Unknown(name, []string{"poststart", "poststop"})
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 func encStateHooks(e *genjson.Encoder, v *Hooks) error {
 	e.Byte('{')
 	if v.Poststart {
-		e.Member("\"poststart\":")
-		if err := encBool(e, &v.Poststart); err != nil {
-			return err
-		}
+		e.Member(`"poststart":`)
+		e.Check(genjson.EncodeBool(e, &v.Poststart))
 	}
 	if v.Poststop {
-		e.Member("\"poststop\":")
-		if err := encBool(e, &v.Poststop); err != nil {
-			return err
-		}
+		e.Member(`"poststop":`)
+		e.Check(genjson.EncodeBool(e, &v.Poststop))
 	}
 	e.Byte('}')
-	return nil
+	return e.Err()
 }
