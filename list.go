@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct"
+	"github.com/skiff-runtime/skiff/libct/genjson"
 )
 
 var listCommand = cli.Command{
@@ -61,7 +61,7 @@ var listCommand = cli.Command{
 			return out.Flush()
 		case "json":
 			// runc prints "null" for no containers; go-runc accepts it.
-			b, err := json.Marshal(states)
+			b, err := genjson.Encode(&states, encodeStates)
 			if err != nil {
 				return err
 			}
@@ -141,6 +141,13 @@ func listStates(g *libct.Options, explicitRoot bool) ([]*libct.OCIState, error) 
 		out = append(out, r.st)
 	}
 	return out, nil
+}
+
+// encodeStates writes what json.Marshal writes for the list.
+func encodeStates(e *genjson.Encoder, v *[]*libct.OCIState) error {
+	return genjson.EncodeSlice(e, v, func(e *genjson.Encoder, s **libct.OCIState) error {
+		return genjson.EncodePtr(e, s, libct.EncodeOCIState)
+	})
 }
 
 func ownerName(cache map[uint32]string, uid uint32) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 
 	"github.com/urfave/cli"
@@ -20,7 +19,7 @@ var stateCommand = cli.Command{
 			return err
 		}
 		// runc prints two-space indented JSON without a trailing newline.
-		b, err := json.MarshalIndent(c.OCIState(), "", "  ")
+		b, err := c.OCIState().JSON()
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@
 package libct
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -144,6 +146,20 @@ type OCIState struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Owner       string            `json:"owner"`
+}
+
+// JSON encodes the state as `state` prints it: json.MarshalIndent's
+// bytes, through the generated encoder.
+func (s *OCIState) JSON() ([]byte, error) {
+	b, err := genjson.Encode(s, EncodeOCIState)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // OCIState computes the state shown by `state` and `list`.

@@ -24,6 +24,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/skiff-runtime/skiff/libct"
 	"github.com/skiff-runtime/skiff/libct/cgroups"
 	"github.com/skiff-runtime/skiff/libct/proto"
 	"github.com/skiff-runtime/skiff/libct/state"
@@ -42,8 +43,9 @@ type job struct {
 }
 
 type root struct {
-	t    reflect.Type
-	name string // Decode<name> and Encode<name> are its functions
+	t       reflect.Type
+	name    string // Decode<name> and Encode<name> are its functions
+	encOnly bool   // no decoder: nothing reads it back
 }
 
 const module = "github.com/skiff-runtime/skiff"
@@ -58,24 +60,29 @@ func jobs() []job {
 		{
 			out:   "libct/specjson/json_gen.go",
 			path:  module + "/libct/specjson",
-			roots: []root{{spec, "Spec"}, {process, "Process"}, {st, "State"}},
+			roots: []root{{t: spec, name: "Spec"}, {t: process, name: "Process"}, {t: st, name: "State"}},
 			skip:  others,
 		},
 		{
 			out:   "libct/proto/json_gen.go",
 			path:  module + "/libct/proto",
-			roots: []root{{reflect.TypeFor[proto.InitConfig](), "InitConfig"}, {reflect.TypeFor[proto.Message](), "Message"}},
+			roots: []root{{t: reflect.TypeFor[proto.InitConfig](), name: "InitConfig"}, {t: reflect.TypeFor[proto.Message](), name: "Message"}},
 			ext:   map[reflect.Type]string{spec: "specjson.Spec", process: "specjson.Process", st: "specjson.State"},
 		},
 		{
 			out:   "libct/state/json_gen.go",
 			path:  module + "/libct/state",
-			roots: []root{{reflect.TypeFor[state.State](), ""}},
+			roots: []root{{t: reflect.TypeFor[state.State]()}},
+		},
+		{
+			out:   "libct/ocistate_json_gen.go",
+			path:  module + "/libct",
+			roots: []root{{t: reflect.TypeFor[libct.OCIState](), name: "OCIState", encOnly: true}},
 		},
 		{
 			out:   "libct/cgroups/json_gen.go",
 			path:  module + "/libct/cgroups",
-			roots: []root{{reflect.TypeFor[cgroups.Saved](), "Saved"}},
+			roots: []root{{t: reflect.TypeFor[cgroups.Saved](), name: "Saved"}},
 		},
 	}
 }
@@ -138,6 +145,9 @@ func (j job) generate() ([]byte, error) {
 	g := &gen{job: j, imports: map[string]string{module + "/libct/genjson": "genjson"}, names: map[fnKey]string{}}
 	for _, enc := range []bool{false, true} {
 		for _, r := range j.roots {
+			if r.encOnly && !enc {
+				continue
+			}
 			k := fnKey{r.t, enc}
 			g.names[k] = k.verb() + r.name
 			g.queue = append(g.queue, k)

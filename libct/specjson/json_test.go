@@ -14,6 +14,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/skiff-runtime/skiff/libct"
 	"github.com/skiff-runtime/skiff/libct/cgroups"
 	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/proto"
@@ -382,6 +383,19 @@ func TestGeneratedEncodersWriteWhatJSONMarshalWrites(t *testing.T) {
 	t.Run("message", func(t *testing.T) { encodes(t, rng, proto.EncodeMessage) })
 	t.Run("state file", func(t *testing.T) { encodes(t, rng, state.Encode) })
 	t.Run("saved cgroup", func(t *testing.T) { encodes(t, rng, cgroups.EncodeSaved) })
+	t.Run("oci state", func(t *testing.T) {
+		encodes(t, rng, libct.EncodeOCIState)
+		// state prints json.MarshalIndent's bytes.
+		for i := 0; i < 200; i++ {
+			var s libct.OCIState
+			randomFill(rng, reflect.ValueOf(&s).Elem(), 0)
+			want, werr := json.MarshalIndent(&s, "", "  ")
+			have, herr := s.JSON()
+			if !bytes.Equal(have, want) || fmt.Sprint(herr) != fmt.Sprint(werr) {
+				t.Fatalf("OCIState.JSON:\n%s (%v)\njson.MarshalIndent:\n%s (%v)", have, herr, want, werr)
+			}
+		}
+	})
 	for _, s := range []string{"", "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f \x7f", "a\xffb\xc0\xafc", "\xed\xa0\x80"} {
 		st := specs.State{ID: s}
 		sameBytes(t, &st, specjson.EncodeState)
