@@ -30,11 +30,7 @@ func TestExecSeesTheContainer(t *testing.T) {
 	r := b.MustSkiff("exec", b.ID, "sh", "-c", "hostname; ps -o pid,comm; cat /proc/self/cgroup; readlink /proc/self/ns/mnt; readlink /proc/self/ns/net; id -u; pwd")
 	contains(t, r.Stdout, "exechost")
 	contains(t, r.Stdout, "1 sleep")
-	if systemdCgroup {
-		contains(t, r.Stdout, "/skiff-test-"+b.ID+".scope")
-	} else {
-		contains(t, r.Stdout, b.Spec.Linux.CgroupsPath)
-	}
+	contains(t, r.Stdout, b.CgroupInProc())
 	for _, ns := range []string{"mnt", "net"} {
 		want, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
 		contains(t, r.Stdout, want)

@@ -407,3 +407,13 @@ func exitCode(err error) int {
 }
 
 const syscallTERM = syscall.SIGTERM
+
+// CgroupInProc is what /proc/<pid>/cgroup shows of the container's cgroup:
+// its cgroupsPath, or with the systemd driver the scope that
+// "slice:prefix:name" names.
+func (b *Bundle) CgroupInProc() string {
+	if systemdCgroup {
+		return "/skiff-test-" + b.ID + ".scope"
+	}
+	return b.Spec.Linux.CgroupsPath
+}

@@ -84,7 +84,7 @@ func TestCreateStartStateKillDelete(t *testing.T) {
 	}
 	// The init is parked: in its cgroup already, not yet running sleep.
 	cg, _ := os.ReadFile("/proc/" + raw2s(raw) + "/cgroup")
-	contains(t, string(cg), b.Spec.Linux.CgroupsPath)
+	contains(t, string(cg), b.CgroupInProc())
 
 	b.MustSkiff("start", b.ID)
 	if s := b.Status(); s != "running" {
