@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -340,7 +341,15 @@ func TestManagerOOM(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no OOM event within 30s")
 	}
-	if n, err := m.OOMKillCount(); err != nil || n == 0 {
+	n, err := m.OOMKillCount()
+	if testSystemd && errors.Is(err, unix.ENOENT) {
+		// systemd stops a scope whose process the OOM killer killed
+		// (OOMPolicy=stop) and removes its cgroup, sometimes before this
+		// read: the event above is then the only trace left.
+		t.Logf("the scope is gone after its OOM kill (systemd's OOMPolicy): %v", err)
+		return
+	}
+	if err != nil || n == 0 {
 		t.Errorf("OOMKillCount = %d, %v", n, err)
 	}
 }
