@@ -1,6 +1,7 @@
-// gen-json writes the reflection-free JSON decoders of libct/genjson:
-// one function per Go type reachable from a few root types (the spec, the
-// init's config, the state file), in the package of each root.
+// gen-json writes the reflection-free JSON decoders and encoders that run
+// on libct/genjson: one function per struct reachable from a few root
+// types (the spec, the init's config and messages, the state file, the
+// saved cgroup, the `state` output), in the package of each root.
 //
 //	go generate ./libct/specjson     (or go run ./hack/gen-json)
 //

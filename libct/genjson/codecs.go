@@ -91,26 +91,14 @@ func DecodeMap[K ~string, E any](d *Decoder, v *map[K]E, elem func(*Decoder, *E)
 	if null, err := d.Null(); null || err != nil {
 		return err
 	}
-	if err := d.BeginObject(); err != nil {
-		return err
-	}
 	m := make(map[K]E)
-	for {
-		name, ok, err := d.Name()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		var e E
-		if err := elem(d, &e); err != nil {
-			return err
-		}
-		m[K(name)] = e
-	}
 	*v = m
-	return nil
+	return DecodeObject(d, func(name string) error {
+		var e E
+		err := elem(d, &e)
+		m[K(name)] = e
+		return err
+	})
 }
 
 // DecodeUnmarshaler hands any value but null to u, as encoding/json does.

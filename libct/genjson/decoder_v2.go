@@ -97,17 +97,17 @@ func (d *Decoder) More() (bool, error) {
 }
 
 // Unknown skips the value of a member that names no field, as
-// encoding/json does. A name that could match one of fields when compared
-// the way encoding/json compares names (case-insensitively) gives up.
+// encoding/json does. A name that matches one of fields without regard to
+// case is one encoding/json would decode into it: that gives up, as does a
+// non-ASCII name (Unicode case folding: "K" is also U+212A).
 func (d *Decoder) Unknown(name string, fields []string) error {
 	for i := 0; i < len(name); i++ {
 		if name[i] >= utf8.RuneSelf {
 			return ErrFallback
 		}
 	}
-	loose := strings.NewReplacer("-", "", "_", "")
 	for _, f := range fields {
-		if strings.EqualFold(name, f) || strings.EqualFold(loose.Replace(name), loose.Replace(f)) {
+		if strings.EqualFold(name, f) {
 			return ErrFallback
 		}
 	}
@@ -176,8 +176,9 @@ func (d *Decoder) Uint(bits int) (uint64, error) {
 }
 
 // Raw reads any value but null as its bytes, for a json.Unmarshaler (which
-// encoding/json hands the same bytes). A null gives up: encoding/json's
-// handling of it depends on the type.
+// encoding/json hands the same bytes). They are valid until the next read:
+// an UnmarshalJSON copies what it keeps (its contract), so no copy here. A
+// null gives up: encoding/json's handling of it depends on the type.
 func (d *Decoder) Raw() ([]byte, error) {
 	if d.d.PeekKind() == jsontext.KindNull {
 		return nil, ErrFallback
@@ -186,5 +187,5 @@ func (d *Decoder) Raw() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.Clone(v), nil
+	return v, nil
 }
