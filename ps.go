@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli"
+
+	"github.com/skiff-runtime/skiff/libct/timerslack"
 )
 
 var psCommand = cli.Command{
@@ -54,7 +56,14 @@ var psCommand = cli.Command{
 		if len(args) == 0 {
 			args = []string{"-ef"}
 		}
-		out, err := exec.Command("ps", args...).Output()
+		var stdout bytes.Buffer
+		cmd := exec.Command("ps", args...)
+		cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+		err = timerslack.Start(cmd)
+		if err == nil {
+			err = cmd.Wait()
+		}
+		out := stdout.Bytes()
 		if err != nil {
 			return fmt.Errorf("run ps %s: %w", strings.Join(args, " "), err)
 		}

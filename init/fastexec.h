@@ -392,6 +392,10 @@ static void fastexec_run(struct fastexec *fx) __attribute__((noreturn));
 static void fastexec_run(struct fastexec *fx)
 {
 	bail_stage = "fastexec";
+	// The workload gets the caller's timer slack, not skiff's; before
+	// seccomp, which may deny prctl.
+	if (skiff_caller_timerslack && prctl(PR_SET_TIMERSLACK, skiff_caller_timerslack, 0, 0, 0) < 0)
+		fx_fail("exec", errno, "restore the timer slack");
 	if (!fx->caps_set || !fx->user_set || !fx->cwd || fx->argc == 0)
 		fx_fail("bootstrap", 0, "incomplete fast exec orders");
 

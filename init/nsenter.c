@@ -62,6 +62,9 @@
 #define MAX_SETNS 16
 
 static int sock_fd;
+// The timer slack of skiff's caller in ns (libct/timerslack): the workload
+// and hooks get it back; 0 if unknown.
+unsigned long skiff_caller_timerslack;
 // bail_stage is the "stage" of bail's errors: "nsenter", or "fastexec"
 // once the fast exec steps run (the parent retries those with the Go init).
 static const char *bail_stage = "nsenter";
@@ -307,6 +310,27 @@ static void write_file(const char *path, const char *data, const char *what)
 	close(fd);
 }
 
+// Every skiff process runs with a timer slack of 0.5 ms (libct/timerslack
+// says why); set here, before the Go runtime makes its threads, so that all
+// of them inherit it. The caller's value is recorded first: the thread's
+// own, or for an init the one its parent passed (it inherited skiff's).
+#define SKIFF_TIMERSLACK_NS 500000UL
+
+static void raise_timerslack(void)
+{
+	const char *env = getenv("_SKIFF_TIMERSLACK");
+	long long v;
+	if (env && getenv("_SKIFF_BOOTSTRAP") && parse_long(env, 1, LONG_MAX, &v) == 0) {
+		skiff_caller_timerslack = (unsigned long)v;
+	} else {
+		long cur = syscall(SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0);
+		if (cur <= 0)
+			return; // unknown: leave everything as it is
+		skiff_caller_timerslack = (unsigned long)cur;
+	}
+	prctl(PR_SET_TIMERSLACK, SKIFF_TIMERSLACK_NS, 0, 0, 0);
+}
+
 static void nsenter(void)
 {
 	const char *env = getenv("_SKIFF_BOOTSTRAP");
@@ -413,5 +437,6 @@ static void nsenter(void)
 
 __attribute__((constructor)) static void skiff_nsenter(void)
 {
+	raise_timerslack();
 	nsenter();
 }

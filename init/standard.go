@@ -14,6 +14,7 @@ import (
 	"github.com/skiff-runtime/skiff/libct/process"
 	"github.com/skiff-runtime/skiff/libct/proto"
 	"github.com/skiff-runtime/skiff/libct/rootfs"
+	"github.com/skiff-runtime/skiff/libct/timerslack"
 )
 
 type initProc struct {
@@ -135,6 +136,11 @@ func (i *initProc) standard() error {
 func (i *initProc) finish(lx *specs.Linux) error {
 	c := i.cfg
 	p := c.Process
+	// This thread execs the workload (and forks the startContainer hooks):
+	// the caller's timer slack, not skiff's; before seccomp may deny prctl.
+	if err := timerslack.ForExec(); err != nil {
+		return stage("exec", fmt.Errorf("restore the timer slack: %w", err))
+	}
 	caps, err := process.ResolveCaps(p.Capabilities)
 	if err != nil {
 		return stage("capabilities", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-runtime/skiff/libct/phase"
 	"github.com/skiff-runtime/skiff/libct/proto"
 	"github.com/skiff-runtime/skiff/libct/selfexe"
+	"github.com/skiff-runtime/skiff/libct/timerslack"
 )
 
 // spawn describes one `skiff init` process to start.
@@ -235,6 +236,9 @@ func (s *spawn) start() (*started, error) {
 // execve and which the init closes at once (nothing of the host may stay
 // with the parked init, CVE-2024-21626 class).
 //
+// The caller's timer slack (libct/timerslack): the init inherits skiff's
+// and gives the workload the caller's.
+//
 // GODEBUG: since Go 1.25 the runtime opens its cgroup's CPU limit files
 // at start and keeps them open for the life of the process, to follow
 // limit changes; in the init that is a host cgroupfs fd held through
@@ -245,7 +249,7 @@ func initEnv(sockFd, exeFd int) []string {
 		"_SKIFF_EXE_FD=" + strconv.Itoa(exeFd),
 		"GODEBUG=containermaxprocs=0,updatemaxprocs=0",
 		"GOMAXPROCS=1",
-	}, phase.Env()...)
+	}, append(timerslack.EnvVar(), phase.Env()...)...)
 }
 
 func sendRaw(c *proto.Conn, s string) error {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/specjson"
+	"github.com/skiff-runtime/skiff/libct/timerslack"
 )
 
 // Kinds of hooks, as named in config.json.
@@ -102,7 +103,10 @@ func runOne(h specs.Hook, stdin []byte, defaultEnv []string) error {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// Do not wait for grandchildren that inherited the output pipes.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err := timerslack.Start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if err == nil {
 		return nil
 	}
