@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-runtime/skiff/libct/genjson"
+	"github.com/skiff-runtime/skiff/libct/specjson"
 )
 
 // The compiled-program cache. Every create and exec of a container with
@@ -110,7 +112,9 @@ func CompileCached(s *specs.LinuxSeccomp, cacheDir string) (*Program, error) {
 }
 
 func cacheKey(s *specs.LinuxSeccomp) (string, error) {
-	profile, err := json.Marshal(s)
+	// json.Marshal's bytes, without its cold reflection caches (~1 ms in
+	// every create with a profile).
+	profile, err := genjson.Encode(s, specjson.EncodeLinuxSeccomp)
 	if err != nil {
 		return "", err
 	}

@@ -59,10 +59,11 @@ func jobs() []job {
 		reflect.TypeFor[specs.VM](), reflect.TypeFor[specs.ZOS](), reflect.TypeFor[specs.FreeBSD]()}
 	return []job{
 		{
-			out:   "libct/specjson/json_gen.go",
-			path:  module + "/libct/specjson",
-			roots: []root{{t: spec, name: "Spec"}, {t: process, name: "Process"}, {t: st, name: "State"}},
-			skip:  others,
+			out:  "libct/specjson/json_gen.go",
+			path: module + "/libct/specjson",
+			roots: []root{{t: spec, name: "Spec"}, {t: process, name: "Process"}, {t: st, name: "State"},
+				{t: reflect.TypeFor[specs.LinuxSeccomp](), name: "LinuxSeccomp", encOnly: true}},
+			skip: others,
 		},
 		{
 			out:   "libct/proto/json_gen.go",

@@ -252,6 +252,38 @@ func EncodeState(e *genjson.Encoder, v *specs.State) error {
 	return e.Err()
 }
 
+func EncodeLinuxSeccomp(e *genjson.Encoder, v *specs.LinuxSeccomp) error {
+	e.Byte('{')
+	e.Member(`"defaultAction":`)
+	e.Check(genjson.EncodeString(e, &v.DefaultAction))
+	if v.DefaultErrnoRet != nil {
+		e.Member(`"defaultErrnoRet":`)
+		e.Check(genjson.EncodePtr(e, &v.DefaultErrnoRet, genjson.EncodeUint[uint]))
+	}
+	if len(v.Architectures) != 0 {
+		e.Member(`"architectures":`)
+		e.Check(genjson.EncodeSlice(e, &v.Architectures, genjson.EncodeString[specs.Arch]))
+	}
+	if len(v.Flags) != 0 {
+		e.Member(`"flags":`)
+		e.Check(genjson.EncodeSlice(e, &v.Flags, genjson.EncodeString[specs.LinuxSeccompFlag]))
+	}
+	if v.ListenerPath != "" {
+		e.Member(`"listenerPath":`)
+		e.Check(genjson.EncodeString(e, &v.ListenerPath))
+	}
+	if v.ListenerMetadata != "" {
+		e.Member(`"listenerMetadata":`)
+		e.Check(genjson.EncodeString(e, &v.ListenerMetadata))
+	}
+	if len(v.Syscalls) != 0 {
+		e.Member(`"syscalls":`)
+		e.Check(genjson.EncodeSlice(e, &v.Syscalls, encSpecsLinuxSyscall))
+	}
+	e.Byte('}')
+	return e.Err()
+}
+
 func decSpecsRoot(d *genjson.Decoder, v *specs.Root) error {
 	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
@@ -580,7 +612,7 @@ func encSpecsLinux(e *genjson.Encoder, v *specs.Linux) error {
 	}
 	if v.Seccomp != nil {
 		e.Member(`"seccomp":`)
-		e.Check(genjson.EncodePtr(e, &v.Seccomp, encSpecsLinuxSeccomp))
+		e.Check(genjson.EncodePtr(e, &v.Seccomp, EncodeLinuxSeccomp))
 	}
 	if v.RootfsPropagation != "" {
 		e.Member(`"rootfsPropagation":`)
@@ -759,6 +791,24 @@ func encSpecsCPUAffinity(e *genjson.Encoder, v *specs.CPUAffinity) error {
 	if v.Final != "" {
 		e.Member(`"final":`)
 		e.Check(genjson.EncodeString(e, &v.Final))
+	}
+	e.Byte('}')
+	return e.Err()
+}
+
+func encSpecsLinuxSyscall(e *genjson.Encoder, v *specs.LinuxSyscall) error {
+	e.Byte('{')
+	e.Member(`"names":`)
+	e.Check(genjson.EncodeSlice(e, &v.Names, genjson.EncodeString[string]))
+	e.Member(`"action":`)
+	e.Check(genjson.EncodeString(e, &v.Action))
+	if v.ErrnoRet != nil {
+		e.Member(`"errnoRet":`)
+		e.Check(genjson.EncodePtr(e, &v.ErrnoRet, genjson.EncodeUint[uint]))
+	}
+	if len(v.Args) != 0 {
+		e.Member(`"args":`)
+		e.Check(genjson.EncodeSlice(e, &v.Args, encSpecsLinuxSeccompArg))
 	}
 	e.Byte('}')
 	return e.Err()
@@ -1064,38 +1114,6 @@ func encSpecsLinuxNetDevice(e *genjson.Encoder, v *specs.LinuxNetDevice) error {
 	return e.Err()
 }
 
-func encSpecsLinuxSeccomp(e *genjson.Encoder, v *specs.LinuxSeccomp) error {
-	e.Byte('{')
-	e.Member(`"defaultAction":`)
-	e.Check(genjson.EncodeString(e, &v.DefaultAction))
-	if v.DefaultErrnoRet != nil {
-		e.Member(`"defaultErrnoRet":`)
-		e.Check(genjson.EncodePtr(e, &v.DefaultErrnoRet, genjson.EncodeUint[uint]))
-	}
-	if len(v.Architectures) != 0 {
-		e.Member(`"architectures":`)
-		e.Check(genjson.EncodeSlice(e, &v.Architectures, genjson.EncodeString[specs.Arch]))
-	}
-	if len(v.Flags) != 0 {
-		e.Member(`"flags":`)
-		e.Check(genjson.EncodeSlice(e, &v.Flags, genjson.EncodeString[specs.LinuxSeccompFlag]))
-	}
-	if v.ListenerPath != "" {
-		e.Member(`"listenerPath":`)
-		e.Check(genjson.EncodeString(e, &v.ListenerPath))
-	}
-	if v.ListenerMetadata != "" {
-		e.Member(`"listenerMetadata":`)
-		e.Check(genjson.EncodeString(e, &v.ListenerMetadata))
-	}
-	if len(v.Syscalls) != 0 {
-		e.Member(`"syscalls":`)
-		e.Check(genjson.EncodeSlice(e, &v.Syscalls, encSpecsLinuxSyscall))
-	}
-	e.Byte('}')
-	return e.Err()
-}
-
 func encSpecsLinuxIntelRdt(e *genjson.Encoder, v *specs.LinuxIntelRdt) error {
 	e.Byte('{')
 	if v.ClosID != "" {
@@ -1158,6 +1176,22 @@ func encSpecsLinuxTimeOffset(e *genjson.Encoder, v *specs.LinuxTimeOffset) error
 		e.Member(`"nanosecs":`)
 		e.Check(genjson.EncodeUint(e, &v.Nanosecs))
 	}
+	e.Byte('}')
+	return e.Err()
+}
+
+func encSpecsLinuxSeccompArg(e *genjson.Encoder, v *specs.LinuxSeccompArg) error {
+	e.Byte('{')
+	e.Member(`"index":`)
+	e.Check(genjson.EncodeUint(e, &v.Index))
+	e.Member(`"value":`)
+	e.Check(genjson.EncodeUint(e, &v.Value))
+	if v.ValueTwo != 0 {
+		e.Member(`"valueTwo":`)
+		e.Check(genjson.EncodeUint(e, &v.ValueTwo))
+	}
+	e.Member(`"op":`)
+	e.Check(genjson.EncodeString(e, &v.Op))
 	e.Byte('}')
 	return e.Err()
 }
@@ -1506,24 +1540,6 @@ func encSpecsLinuxRdma(e *genjson.Encoder, v *specs.LinuxRdma) error {
 	return e.Err()
 }
 
-func encSpecsLinuxSyscall(e *genjson.Encoder, v *specs.LinuxSyscall) error {
-	e.Byte('{')
-	e.Member(`"names":`)
-	e.Check(genjson.EncodeSlice(e, &v.Names, genjson.EncodeString[string]))
-	e.Member(`"action":`)
-	e.Check(genjson.EncodeString(e, &v.Action))
-	if v.ErrnoRet != nil {
-		e.Member(`"errnoRet":`)
-		e.Check(genjson.EncodePtr(e, &v.ErrnoRet, genjson.EncodeUint[uint]))
-	}
-	if len(v.Args) != 0 {
-		e.Member(`"args":`)
-		e.Check(genjson.EncodeSlice(e, &v.Args, encSpecsLinuxSeccompArg))
-	}
-	e.Byte('}')
-	return e.Err()
-}
-
 func decSpecsLinuxWeightDevice(d *genjson.Decoder, v *specs.LinuxWeightDevice) error {
 	return genjson.DecodeObject(d, func(name string) error {
 		switch name {
@@ -1618,22 +1634,6 @@ func encSpecsLinuxInterfacePriority(e *genjson.Encoder, v *specs.LinuxInterfaceP
 	e.Check(genjson.EncodeString(e, &v.Name))
 	e.Member(`"priority":`)
 	e.Check(genjson.EncodeUint(e, &v.Priority))
-	e.Byte('}')
-	return e.Err()
-}
-
-func encSpecsLinuxSeccompArg(e *genjson.Encoder, v *specs.LinuxSeccompArg) error {
-	e.Byte('{')
-	e.Member(`"index":`)
-	e.Check(genjson.EncodeUint(e, &v.Index))
-	e.Member(`"value":`)
-	e.Check(genjson.EncodeUint(e, &v.Value))
-	if v.ValueTwo != 0 {
-		e.Member(`"valueTwo":`)
-		e.Check(genjson.EncodeUint(e, &v.ValueTwo))
-	}
-	e.Member(`"op":`)
-	e.Check(genjson.EncodeString(e, &v.Op))
 	e.Byte('}')
 	return e.Err()
 }

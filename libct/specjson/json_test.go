@@ -389,6 +389,7 @@ func TestGeneratedEncodersWriteWhatJSONMarshalWrites(t *testing.T) {
 	t.Run("spec", func(t *testing.T) { encodes(t, rng, specjson.EncodeSpec) })
 	t.Run("process", func(t *testing.T) { encodes(t, rng, specjson.EncodeProcess) })
 	t.Run("hook state", func(t *testing.T) { encodes(t, rng, specjson.EncodeState) })
+	t.Run("seccomp cache key", func(t *testing.T) { encodes(t, rng, specjson.EncodeLinuxSeccomp) })
 	t.Run("init config", func(t *testing.T) { encodes(t, rng, proto.EncodeInitConfig) })
 	t.Run("message", func(t *testing.T) { encodes(t, rng, proto.EncodeMessage) })
 	t.Run("state file", func(t *testing.T) { encodes(t, rng, state.Encode) })
