@@ -39,6 +39,11 @@ type systemd struct {
 	creating bool
 	conn     *sdbus.Conn
 	userProp []sdbus.Property
+	// oomSlice and oomSliceBase: the slice's cgroup and its (hierarchical,
+	// v2) OOM kill count just before this process started the scope; see
+	// OOMKillCount.
+	oomSlice     string
+	oomSliceBase uint64
 }
 
 func systemdRunning() bool {
@@ -164,6 +169,12 @@ func (m *systemd) SubAttachment(sub []string) (*Attachment, error) {
 func (m *systemd) Apply(pid int) error {
 	if !m.creating {
 		return m.fs.Apply(pid)
+	}
+	if !m.legacy {
+		slice := filepath.Dir(m.fs.Paths()[""])
+		if n, err := oomKillV2(slice); err == nil {
+			m.oomSlice, m.oomSliceBase = slice, n
+		}
 	}
 	if err := m.startUnit(pid); err != nil {
 		return err
@@ -340,7 +351,25 @@ func (m *systemd) Freeze() error                 { return m.fs.Freeze() }
 func (m *systemd) Thaw() error                   { return m.fs.Thaw() }
 func (m *systemd) Pids() ([]int, error)          { return m.fs.Pids() }
 func (m *systemd) Stats() (*Stats, error)        { return m.fs.Stats() }
-func (m *systemd) OOMKillCount() (uint64, error) { return m.fs.OOMKillCount() }
+
+// OOMKillCount: systemd stops a scope as soon as it is empty and removes
+// its cgroup, so when the OOM killer took a container's only process (an
+// init during create) the scope's own count may be gone before it is read.
+// On v2 the slice's memory.events counts the kills of its whole sub-tree:
+// if the scope is gone and the slice counts more kills than when this
+// process started the scope, report those. (Another unit of the same
+// slice OOM-killed in that window would be counted too; the scope's own
+// count is always preferred.)
+func (m *systemd) OOMKillCount() (uint64, error) {
+	n, err := m.fs.OOMKillCount()
+	if err == nil || m.oomSlice == "" || m.fs.Exists() {
+		return n, err
+	}
+	if now, serr := oomKillV2(m.oomSlice); serr == nil && now > m.oomSliceBase {
+		return now - m.oomSliceBase, nil
+	}
+	return n, err
+}
 
 func (m *systemd) OOMEvents(stop <-chan struct{}) (<-chan struct{}, error) {
 	return m.fs.OOMEvents(stop)

@@ -194,6 +194,24 @@ func TestCgroupMemoryLimitOOMKills(t *testing.T) {
 	}
 }
 
+// An init OOM-killed while create sets the container up: the error says so
+// (otherwise it is only a broken sync socket), and nothing is left. With
+// the systemd driver the scope is gone by then (systemd stops it once
+// empty): the slice's count stands in for it.
+func TestCgroupCreateSaysInitWasOOMKilled(t *testing.T) {
+	b := cgBundle(t, "true")
+	b.Spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: i64(1 << 20), Swap: i64(1 << 20)}
+	b.Save()
+	r := b.Skiff("create", "--bundle", b.Dir, b.ID)
+	if r.Code == 0 {
+		t.Fatalf("create under a 1 MiB memory limit succeeded:\n%s", r)
+	}
+	contains(t, r.Stderr, "the container's init was OOM-killed: is the memory limit too low?")
+	if st := b.Skiff("state", b.ID); st.Code == 0 {
+		t.Errorf("the failed create left a container:\n%s", st)
+	}
+}
+
 // The OOM is visible to engines: an oom event on `events`, the kill count
 // in the cgroup, failcnt in `events --stats`.
 func TestCgroupOOMEvent(t *testing.T) {
