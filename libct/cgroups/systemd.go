@@ -346,11 +346,11 @@ func (m *systemd) Destroy() error {
 	return nil
 }
 
-func (m *systemd) Frozen() (bool, error)         { return m.fs.Frozen() }
-func (m *systemd) Freeze() error                 { return m.fs.Freeze() }
-func (m *systemd) Thaw() error                   { return m.fs.Thaw() }
-func (m *systemd) Pids() ([]int, error)          { return m.fs.Pids() }
-func (m *systemd) Stats() (*Stats, error)        { return m.fs.Stats() }
+func (m *systemd) Frozen() (bool, error)  { return m.fs.Frozen() }
+func (m *systemd) Freeze() error          { return m.fs.Freeze() }
+func (m *systemd) Thaw() error            { return m.fs.Thaw() }
+func (m *systemd) Pids() ([]int, error)   { return m.fs.Pids() }
+func (m *systemd) Stats() (*Stats, error) { return m.fs.Stats() }
 
 // OOMKillCount: systemd stops a scope as soon as it is empty and removes
 // its cgroup, so when the OOM killer took a container's only process (an
