@@ -312,7 +312,7 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	defer pending.Discard()
 	phase.Mark("create: files made")
 	if err := c.serveInit(p, s, cg, fifoFile, pending); err != nil {
-		return nil, c.explainFailure(err, cg)
+		return nil, c.explainFailure(err, cg, "the container's init", 0, s)
 	}
 	phase.Mark("create: init ready")
 	u.Release()
@@ -592,16 +592,24 @@ func logInit(m *proto.Message) {
 	logrus.StandardLogger().Log(lvl, m.Msg)
 }
 
-// explainFailure adds what the kernel knows: an init killed by the OOM
-// killer during set-up looks like a broken pipe otherwise.
-func (c *Container) explainFailure(err error, cg cgroups.Manager) error {
+// explainFailure adds what the kernel knows: a process the OOM killer
+// took while it was being set up (who: "the container's init", "the
+// exec'd process") looks like a broken pipe otherwise. oomBefore is the
+// cgroup's OOM kill count before the process was started.
+func (c *Container) explainFailure(err error, cg cgroups.Manager, who string, oomBefore uint64, s *specs.Spec) error {
 	if cg == nil {
 		return err
 	}
-	if n, cerr := cg.OOMKillCount(); cerr == nil && n > 0 {
-		return fmt.Errorf("%w (the container's init was OOM-killed: is the memory limit too low?)", err)
+	n, cerr := cg.OOMKillCount()
+	if cerr != nil || n <= oomBefore {
+		return err
 	}
-	return err
+	limit := "the memory limit of its cgroup or of a parent"
+	if s != nil && s.Linux != nil && s.Linux.Resources != nil && s.Linux.Resources.Memory != nil &&
+		s.Linux.Resources.Memory.Limit != nil && *s.Linux.Resources.Memory.Limit > 0 {
+		limit = fmt.Sprintf("linux.resources.memory.limit (%d bytes)", *s.Linux.Resources.Memory.Limit)
+	}
+	return fmt.Errorf("%s was OOM-killed while being set up: raise %s (%w)", who, limit, err)
 }
 
 // DefaultDevices is what every container gets besides linux.devices.

@@ -143,6 +143,12 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 			return -1, err
 		}
 	}
+	// The count is the container's whole life's: only a kill during this
+	// exec is this process's.
+	var oomBefore uint64
+	if m != nil {
+		oomBefore, _ = m.OOMKillCount()
+	}
 	started, err := sp.start()
 	if err != nil {
 		return -1, err
@@ -156,7 +162,7 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 	}
 	if err := c.serveExec(started, s, p); err != nil {
 		started.kill()
-		return -1, c.explainFailure(err, m)
+		return -1, c.explainFailure(err, m, "the exec'd process", oomBefore, s)
 	}
 	return started.pid, nil
 }

@@ -206,10 +206,36 @@ func TestCgroupCreateSaysInitWasOOMKilled(t *testing.T) {
 	if r.Code == 0 {
 		t.Fatalf("create under a 1 MiB memory limit succeeded:\n%s", r)
 	}
-	contains(t, r.Stderr, "the container's init was OOM-killed: is the memory limit too low?")
+	contains(t, r.Stderr, "the container's init was OOM-killed while being set up: raise linux.resources.memory.limit (1048576 bytes)")
 	if st := b.Skiff("state", b.ID); st.Code == 0 {
 		t.Errorf("the failed create left a container:\n%s", st)
 	}
+}
+
+// The same for an exec'd process (through the Go init, which needs memory),
+// and only for a kill during that exec: the count is the container's
+// whole life's, and a later failure is not blamed on an earlier OOM.
+func TestCgroupExecSaysProcessWasOOMKilled(t *testing.T) {
+	b := cgBundle(t, "sleep", "1000")
+	b.Spec.Linux.Resources.Memory = &specs.LinuxMemory{Limit: i64(64 << 20), Swap: i64(64 << 20)}
+	b.Save()
+	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+	b.MustSkiff("update", "--memory", "1048576", "--memory-swap", "1048576", b.ID)
+	b.Env = []string{"SKIFF_EXEC_INIT=go"}
+	r := b.Skiff("exec", b.ID, "true")
+	if r.Code == 0 {
+		t.Fatalf("exec through the Go init under a 1 MiB limit succeeded:\n%s", r)
+	}
+	contains(t, r.Stderr, "the exec'd process was OOM-killed while being set up: raise linux.resources.memory.limit (1048576 bytes)")
+	// Memory enough again (a failed fast exec is retried through the Go
+	// init): the missing binary is the only failure.
+	b.Env = nil
+	b.MustSkiff("update", "--memory", "67108864", "--memory-swap", "67108864", b.ID)
+	r = b.Skiff("exec", b.ID, "/no/such/binary")
+	if r.Code == 0 {
+		t.Fatalf("exec of a missing binary succeeded:\n%s", r)
+	}
+	notContains(t, r.Stderr, "OOM")
 }
 
 // The OOM is visible to engines: an oom event on `events`, the kill count
