@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-runtime/skiff/libct/hooks"
+	"github.com/skiff-runtime/skiff/libct/phase"
 	"github.com/skiff-runtime/skiff/libct/state"
 )
 
@@ -44,6 +45,7 @@ func Delete(g *Options, id string, force bool) error {
 		return err
 	}
 	c := &Container{opts: g, ID: id, State: st, dir: d.Path}
+	phase.Mark("delete: loaded")
 	return c.destroy(d, force)
 }
 
@@ -65,6 +67,7 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 			d.Unlock()
 			return err
 		}
+		phase.Mark("delete: init gone")
 	}
 	m, err := c.Cgroup()
 	if err != nil && !force {
@@ -82,6 +85,7 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 			return fmt.Errorf("remove the cgroup of container %s: %w", c.ID, err)
 		}
 	}
+	phase.Mark("delete: cgroups removed")
 	var s *specs.Spec
 	specErr := errNoPoststop
 	if h := c.State.Hooks; h == nil || h.Poststop {
@@ -91,6 +95,7 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 	if err := d.Remove(); err != nil {
 		return err
 	}
+	phase.Mark("delete: state removed")
 	if specErr == nil && s.Hooks != nil && len(s.Hooks.Poststop) > 0 {
 		st := c.SpecState(StatusStopped, 0)
 		for _, err := range hooks.RunAll(hooks.Poststop, s.Hooks.Poststop, st, nil) {

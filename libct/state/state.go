@@ -310,11 +310,33 @@ func commitTemp(tmp *os.File, path string, data []byte, perm os.FileMode) error 
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(name, path)
+		err = replace(name, path)
 	}
 	if err != nil {
 		os.Remove(name)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// replace puts the file tmp at path atomically. Over an existing file it
+// exchanges the two (renameat2 RENAME_EXCHANGE) and removes the old one
+// under the temporary name: a plain rename over a file makes ext4 start
+// writing the new file's data out at once (auto_da_alloc), and the unlink
+// of that file by the next save or by delete, a few ms later, then waits
+// for the disk (0.5 ms of a delete here, with /run on ext4). Readers see the
+// old file or the new one at every moment either way; a skiff killed
+// between the two steps leaves a temporary file, which the directory's
+// removal takes with it.
+func replace(tmp, path string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
+	switch {
+	case err == nil:
+		return os.Remove(tmp)
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
+		// Nothing to exchange with yet, or a file system without
+		// RENAME_EXCHANGE.
+		return os.Rename(tmp, path)
+	}
+	return err
 }
