@@ -332,7 +332,10 @@ func replace(tmp, path string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
 	switch {
 	case err == nil:
-		return os.Remove(tmp)
+		// The new file is in place: the save succeeded even if the old
+		// one stays behind under the temporary name.
+		_ = os.Remove(tmp)
+		return nil
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
 		// Nothing to exchange with yet, or a file system without
 		// RENAME_EXCHANGE.

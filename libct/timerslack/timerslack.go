@@ -6,9 +6,11 @@
 // runtime's sysmon thread sleeps 20 µs at a time while the process is busy,
 // which the kernel stretches by the slack: with the default 50 µs that is a
 // wake-up and two context switches every ~70 µs of a skiff process's life,
-// most of its context switches (a create: ~175 of them). With 0.5 ms they
-// are ~60 and create takes ~1.5-2 ms less CPU. Nothing in skiff waits on a
-// timer that needs better than millisecond precision.
+// most of its context switches (a create: ~160 of them). With 0.5 ms a
+// create makes ~76; the CPU this saves counts most when the CPUs are
+// shared (100 creates at once: 1.3 ms less kernel CPU a container; see
+// bench/README.md). Nothing in skiff waits on a timer that needs better
+// than millisecond precision.
 //
 // The workload, an exec'd process, hooks and `ps` must not inherit it:
 // they get the caller's value (the slack of the thread that started
