@@ -199,16 +199,19 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 		st.Hooks.Poststart = len(s.Hooks.Poststart) > 0
 		st.Hooks.Poststop = len(s.Hooks.Poststop) > 0
 	}
-	pidNS := false
+	ownPidNS := false
 	if s.Linux != nil {
 		for _, ns := range s.Linux.Namespaces {
 			st.Namespaces = append(st.Namespaces, string(ns.Type))
-			if ns.Type == specs.PIDNamespace {
-				pidNS = true
+			if ns.Type == specs.PIDNamespace && ns.Path == "" {
+				ownPidNS = true
 			}
 		}
 	}
-	st.SharedPidNS = !pidNS
+	// A joined PID namespace (a path) has its own init elsewhere: killing
+	// ours leaves the other processes of the container running, as with no
+	// PID namespace at all (runc treats both alike).
+	st.SharedPidNS = !ownPidNS
 
 	// The cgroup is recorded in the state before it exists, so that a
 	// create killed at any later point leaves enough for delete --force.

@@ -75,12 +75,25 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 		return err
 	}
 	if m != nil {
-		// Leftovers: processes of a container without its own PID
-		// namespace, or exec'd processes that outlived the init.
-		if m.Exists() {
-			_ = m.KillAll(unix.SIGKILL)
+		// Leftovers are expected only when the init is not the init of
+		// its own PID namespace: the death of that init kills every other
+		// process of the namespace, exec'd ones included, and the kernel
+		// reports it only after they are gone. Killing and waiting on an
+		// empty cgroup costs ~35 system calls (0.26 ms of a delete), so
+		// with its own PID namespace one file is read instead; a process
+		// put in the cgroup from outside is killed as before, and so is
+		// one that makes the removal fail.
+		err := errLeftovers
+		if !c.State.SharedPidNS && m.Unpopulated() {
+			err = m.Destroy()
 		}
-		if err := m.Destroy(); err != nil {
+		if err != nil {
+			if m.Exists() {
+				_ = m.KillAll(unix.SIGKILL)
+			}
+			err = m.Destroy()
+		}
+		if err != nil {
 			d.Unlock()
 			return fmt.Errorf("remove the cgroup of container %s: %w", c.ID, err)
 		}
@@ -105,7 +118,10 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 	return nil
 }
 
-var errNoPoststop = errors.New("no poststop hooks")
+var (
+	errNoPoststop = errors.New("no poststop hooks")
+	errLeftovers  = errors.New("processes may be left in the cgroup")
+)
 
 // killAndWait SIGKILLs the init (thawing a paused container) and waits for
 // it to exit, on a pidfd: no sleeping loop (runc takes 100 ms here).

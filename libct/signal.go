@@ -18,7 +18,13 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if status == StatusCreating {
 		return fmt.Errorf("container %s is still being created", c.ID)
 	}
-	if all || (sig == unix.SIGKILL && c.State.SharedPidNS) {
+	if status == StatusStopped && !all {
+		return errNotRunning
+	}
+	// The cgroup-wide SIGKILL takes the init too and waits until every
+	// process is gone: the init being gone afterwards is its success.
+	cgroupKill := sig == unix.SIGKILL && c.State.SharedPidNS
+	if all || cgroupKill {
 		if err := c.signalAll(sig, status == StatusPaused); err != nil {
 			return err
 		}
@@ -26,16 +32,19 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 			return nil
 		}
 	}
-	if status == StatusStopped {
-		return errNotRunning
-	}
 	pidfd, err := pidfdFor(c.State.Pid, c.State.PidStart)
 	if err != nil {
+		if cgroupKill {
+			return nil
+		}
 		return err
 	}
 	defer unix.Close(pidfd)
 	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
 		if errors.Is(err, unix.ESRCH) {
+			if cgroupKill {
+				return nil
+			}
 			return errNotRunning
 		}
 		return fmt.Errorf("signal %s to the container's init (pid %d): %w", unix.SignalName(sig), c.State.Pid, err)

@@ -116,6 +116,11 @@ type Manager interface {
 	// Paths maps a v1 controller or "" (unified) to the host directory.
 	Paths() map[string]string
 	Exists() bool
+	// Unpopulated reports whether the cgroup's directory (in its listing
+	// hierarchy) holds no process of its own, sub-cgroups not read; false
+	// when it cannot tell. One file read: delete asks it of containers
+	// whose init's death has already killed everything else.
+	Unpopulated() bool
 	KillAll(sig unix.Signal) error
 	Destroy() error
 	Frozen() (bool, error)

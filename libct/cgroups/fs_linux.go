@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -301,6 +302,16 @@ func readPids(p string) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// unpopulated reports whether dir's cgroup.procs is empty, in one plain
+// read (a missing directory counts as empty: nothing is in it).
+func unpopulated(dir string) bool {
+	b, err := sysfile.ReadSmall(dir + "/cgroup.procs")
+	if errors.Is(err, unix.ENOENT) {
+		return true
+	}
+	return err == nil && len(bytes.TrimSpace(b)) == 0
 }
 
 // pidsRecursive lists the pids of dir and every sub-cgroup.

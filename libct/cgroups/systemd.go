@@ -325,6 +325,8 @@ func (m *systemd) stopUnit() error {
 
 func (m *systemd) Exists() bool { return m.fs.Exists() }
 
+func (m *systemd) Unpopulated() bool { return m.fs.Unpopulated() }
+
 func (m *systemd) KillAll(sig unix.Signal) error { return m.fs.KillAll(sig) }
 
 // Destroy stops the unit (systemd removes its cgroup), resets it if it

@@ -350,6 +350,11 @@ func (m *v1) Exists() bool {
 	return d != "" && exists(d)
 }
 
+func (m *v1) Unpopulated() bool {
+	_, d := m.listDir()
+	return d != "" && unpopulated(d)
+}
+
 func (m *v1) Pids() ([]int, error) {
 	_, d := m.listDir()
 	if d == "" {

@@ -254,6 +254,8 @@ func (m *v2) Apply(pid int) error {
 
 func (m *v2) Exists() bool { return exists(m.dir) }
 
+func (m *v2) Unpopulated() bool { return unpopulated(m.dir) }
+
 func (m *v2) Pids() ([]int, error) { return pidsRecursive(m.dir) }
 
 func (m *v2) KillAll(sig unix.Signal) error { return killAllV2(m.dir, m.rel, sig) }

@@ -54,11 +54,14 @@ type State struct {
 	Cgroup json.RawMessage `json:"cgroup,omitempty"`
 	// Namespaces lists the container's namespace types ("pid", "user"...),
 	// created or joined, as exec must join them.
-	Namespaces   []string `json:"namespaces,omitempty"`
-	SharedPidNS  bool     `json:"sharedPidNS,omitempty"`
-	NoNewKeyring bool     `json:"noNewKeyring,omitempty"`
-	Rootless     bool     `json:"rootless,omitempty"`
-	Systemd      bool     `json:"systemd,omitempty"`
+	Namespaces []string `json:"namespaces,omitempty"`
+	// SharedPidNS: the init is not the init of a PID namespace of its own
+	// (no pid namespace, or one joined by path), so its death does not take
+	// the container's other processes with it.
+	SharedPidNS  bool `json:"sharedPidNS,omitempty"`
+	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
+	Rootless     bool `json:"rootless,omitempty"`
+	Systemd      bool `json:"systemd,omitempty"`
 	// Hooks says which of config.json's hooks start and delete must run,
 	// so that they need not decode the whole config (a cold decode of the
 	// spec costs ~1 ms of CPU) to find none. nil: unknown, read the config.
