@@ -80,9 +80,10 @@ func (c *Container) destroy(d *state.Dir, force bool) error {
 		// process of the namespace, exec'd ones included, and the kernel
 		// reports it only after they are gone. Killing and waiting on an
 		// empty cgroup costs ~35 system calls (0.26 ms of a delete), so
-		// with its own PID namespace one file is read instead; a process
-		// put in the cgroup from outside is killed as before, and so is
-		// one that makes the removal fail.
+		// with its own PID namespace a stat and one file read are done
+		// instead; a process put in the cgroup (or a sub-cgroup) from
+		// outside is killed as before, and so is one that makes the
+		// removal fail.
 		err := errLeftovers
 		if !c.State.SharedPidNS && m.Unpopulated() {
 			err = m.Destroy()

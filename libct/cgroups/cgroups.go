@@ -117,9 +117,9 @@ type Manager interface {
 	Paths() map[string]string
 	Exists() bool
 	// Unpopulated reports whether the cgroup's directory (in its listing
-	// hierarchy) holds no process of its own, sub-cgroups not read; false
-	// when it cannot tell. One file read: delete asks it of containers
-	// whose init's death has already killed everything else.
+	// hierarchy) has no sub-cgroup and no process; false when it cannot
+	// tell. A stat and one file read: delete asks it of containers whose
+	// init's death has already killed everything else.
 	Unpopulated() bool
 	KillAll(sig unix.Signal) error
 	Destroy() error

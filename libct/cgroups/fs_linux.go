@@ -304,9 +304,19 @@ func readPids(p string) ([]int, error) {
 	return out, nil
 }
 
-// unpopulated reports whether dir's cgroup.procs is empty, in one plain
-// read (a missing directory counts as empty: nothing is in it).
+// unpopulated reports whether dir has no sub-cgroup and an empty
+// cgroup.procs, with a stat and one plain read (a missing directory counts
+// as empty: nothing is in it). cgroupfs counts sub-directories in a
+// directory's link count, as other file systems do: more than 2 means a
+// sub-cgroup, which only a walk could tell empty.
 func unpopulated(dir string) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return errors.Is(err, unix.ENOENT)
+	}
+	if st.Nlink > 2 {
+		return false
+	}
 	b, err := sysfile.ReadSmall(dir + "/cgroup.procs")
 	if errors.Is(err, unix.ENOENT) {
 		return true
