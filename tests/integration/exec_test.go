@@ -85,16 +85,7 @@ func TestExecProcessJSON(t *testing.T) {
 
 func TestExecDetachedWithPidFile(t *testing.T) {
 	b, _ := running(t)
-	pidFile := filepath.Join(b.Dir, "exec.pid")
-	b.MustSkiff("exec", "-d", "--pid-file", pidFile, b.ID, "sleep", "100")
-	raw, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(string(raw))
-	if err != nil {
-		t.Fatalf("pid file %q", raw)
-	}
+	pid := b.ExecDetached("sleep", "100")
 	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	if strings.TrimSpace(string(comm)) != "sleep" {
 		t.Fatalf("pid %d runs %q", pid, comm)

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -234,6 +235,23 @@ func (b *Bundle) SkiffIn(stdin []byte, args ...string) Result {
 	o, _ := os.ReadFile(outF.Name())
 	e, _ := os.ReadFile(errF.Name())
 	return Result{Stdout: string(o), Stderr: string(e), Code: cmd.ProcessState.ExitCode()}
+}
+
+// ExecDetached runs `skiff exec -d --pid-file` of args in the container
+// and returns the host pid the pid file names.
+func (b *Bundle) ExecDetached(args ...string) int {
+	b.t.Helper()
+	pidFile := filepath.Join(b.Dir, "exec.pid")
+	b.MustSkiff(append([]string{"exec", "-d", "--pid-file", pidFile, b.ID}, args...)...)
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(string(raw))
+	if err != nil {
+		b.t.Fatalf("pid file %q", raw)
+	}
+	return pid
 }
 
 // MustSkiff runs skiff and fails the test unless it exits 0.

@@ -48,16 +48,7 @@ func TestKillOfJoinedPidNamespaceKillsItsProcesses(t *testing.T) {
 	setNamespaces(b.Spec, nss...)
 	b.Save()
 	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
-	pidFile := filepath.Join(b.Dir, "exec.pid")
-	b.MustSkiff("exec", "-d", "--pid-file", pidFile, b.ID, "sleep", "100")
-	raw, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	execPid, err := strconv.Atoi(string(raw))
-	if err != nil {
-		t.Fatalf("pid file %q", raw)
-	}
+	execPid := b.ExecDetached("sleep", "100")
 
 	b.MustSkiff("kill", b.ID, "KILL")
 	waitFor(t, 5*time.Second, "the joined container to stop", func() bool { return b.Status() == "stopped" })
