@@ -66,6 +66,7 @@ func createContainerTTY(ctx *cli.Context, id string, detach bool) (_ *libct.Cont
 		NoNewKeyring: ctx.Bool("no-new-keyring"),
 		PreserveFDs:  ctx.Int("preserve-fds"),
 		NotifySocket: os.Getenv("NOTIFY_SOCKET"),
+		StartsAtOnce: ctx.Command.Name == "run",
 	}
 	if o.PreserveFDs < 0 {
 		return nil, nil, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)

@@ -25,10 +25,12 @@ func Main() {
 	phase.Mark("init: go started")
 
 	fd, err := strconv.Atoi(os.Getenv("_SKIFF_BOOTSTRAP"))
-	// The sealed binary we were executed from is loaded: its fd, inherited
-	// through execve, must not stay with the container's process.
+	// The sealed binary we were executed from: kept close-on-exec for the
+	// parked init (park.go), which re-executes it; closed before any
+	// other exec, and it never reaches the container's process.
 	if exe, err := strconv.Atoi(os.Getenv("_SKIFF_EXE_FD")); err == nil && exe > 2 && exe != fd {
-		unix.Close(exe)
+		unix.CloseOnExec(exe)
+		sealedExe = exe
 	}
 	// Nothing of the runtime's environment may reach the container.
 	os.Clearenv()

@@ -199,11 +199,13 @@ func fixStdioOwner(uid, gid int) {
 // closeExtraFDs closes every fd from 3+pass up, except keep and the Go
 // runtime's own poller descriptors: nothing of skiff may reach the workload
 // (CVE-2024-21626). No Go file operation may happen after this.
-func closeExtraFDs(pass, keep int) {
+func closeExtraFDs(pass int, keep ...int) {
 	first := 3 + pass
 	var skip []int
-	if keep >= first {
-		skip = append(skip, keep)
+	for _, fd := range keep {
+		if fd >= first {
+			skip = append(skip, fd)
+		}
 	}
 	for _, fd := range openFDs(first) {
 		if isPollDescriptor(uintptr(fd)) {

@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-runtime/skiff/libct/proto"
 	"github.com/skiff-runtime/skiff/libct/rootfs"
 	"github.com/skiff-runtime/skiff/libct/timerslack"
+	"github.com/skiff-runtime/skiff/seccomp"
 )
 
 type initProc struct {
@@ -187,6 +188,7 @@ func (i *initProc) finish(lx *specs.Linux) error {
 	if err != nil {
 		return stage("seccomp", err)
 	}
+	park := canParkInC(c, prog)
 	if p.NoNewPrivileges {
 		if err := process.NoNewPrivileges(); err != nil {
 			return stage("process", err)
@@ -231,7 +233,7 @@ func (i *initProc) finish(lx *specs.Linux) error {
 	if err := process.Explain(path); err != nil {
 		return stage("exec", err)
 	}
-	if prog != nil && p.NoNewPrivileges {
+	if prog != nil && p.NoNewPrivileges && !park {
 		// As late as possible: the profile then only has to allow execve.
 		if err := i.loadSeccomp(prog); err != nil {
 			return err
@@ -240,7 +242,10 @@ func (i *initProc) finish(lx *specs.Linux) error {
 	if c.Mode == proto.ModeSetns {
 		return i.execSetns(path, env)
 	}
-	return i.waitStartAndExec(path, env)
+	if !park {
+		prog = nil
+	}
+	return i.waitStartAndExec(path, env, park, prog)
 }
 
 // log sends a log line to the parent, which re-logs it at that level.
@@ -276,13 +281,28 @@ func (i *initProc) roundTrip(t string) ([]int, error) {
 // `start` opens it for reading, writes one byte and then execs. The FIFO is
 // close-on-exec: `start` reads until EOF, which comes exactly when execve
 // succeeds, or reads an error message written here if it fails.
-func (i *initProc) waitStartAndExec(path string, env []string) error {
+//
+// With park, the wait happens in the constructor (park.h), which also loads
+// prog, the seccomp filter left to it; here only if that exec fails.
+func (i *initProc) waitStartAndExec(path string, env []string, park bool, prog *seccomp.Program) error {
 	c := i.cfg
 	// From here on the container must outlive `create`.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return stage("exec", fmt.Errorf("clear the parent-death signal: %w", err))
 	}
 	i.conn.Close()
+	if park {
+		// Returns only if the park could not be executed (nobody to tell:
+		// create has returned): wait here instead, with the filter the
+		// park would have loaded.
+		_ = parkInC(c, path, env, prog)
+		if prog != nil {
+			if err := i.loadSeccomp(prog); err != nil {
+				fmt.Fprintf(os.Stderr, "skiff init: %v\n", err)
+				os.Exit(255)
+			}
+		}
+	}
 	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(c.FifoFd), os.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		// create has returned: nobody reads the sync socket any more, and

@@ -46,6 +46,11 @@ type CreateOpts struct {
 	// NotifySocket is the caller's NOTIFY_SOCKET: the container gets a
 	// socket of its own, which start proxies (libct/notify).
 	NotifySocket string
+	// StartsAtOnce: the caller starts the container right after (run). Its
+	// init then waits the moment for start in Go: the park in C
+	// (init/park.h) pays for itself in the time a container stays
+	// created, and costs run an extra execve.
+	StartsAtOnce bool
 }
 
 // namespace flags by spec type.
@@ -233,7 +238,7 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	phase.Mark("create: state saved")
 	c = &Container{opts: g, ID: o.ID, State: st, dir: dir.Path, cg: cg}
 
-	sp := &spawn{passFDs: o.ListenFDs + o.PreserveFDs, stdio: o.Stdio, dir: rootfsPath, scratch: dir.Path}
+	sp := &spawn{passFDs: o.ListenFDs + o.PreserveFDs, stdio: o.Stdio, dir: rootfsPath, scratch: dir.Path, parkInGo: o.StartsAtOnce}
 	if cg != nil {
 		if err := cg.Create(); err != nil {
 			return nil, err

@@ -40,6 +40,9 @@ type spawn struct {
 	dir    string
 	// scratch is a directory for the sealed-binary overlay.
 	scratch string
+	// parkInGo: a new container's init waits for start in Go, not in the
+	// constructor's park (CreateOpts.StartsAtOnce).
+	parkInGo bool
 }
 
 // addFile passes f to the child and returns its fd number there.
@@ -141,7 +144,7 @@ func (s *spawn) start() (*started, error) {
 		sys.UseCgroupFD = true
 		sys.CgroupFD = int(s.cgroupDir.Fd())
 	}
-	attr := &syscall.ProcAttr{Dir: s.dir, Env: initEnv(sockFd, exeFd), Files: files, Sys: sys}
+	attr := &syscall.ProcAttr{Dir: s.dir, Env: initEnv(sockFd, exeFd, s.parkInGo), Files: files, Sys: sys}
 	// Executing /proc/self/fd/N of the child runs the sealed view, so
 	// /proc/<init>/exe never points at the installed binary. syscall's
 	// ForkExec, not os/exec: os.StartProcess first probes pidfd support by
@@ -243,13 +246,20 @@ func (s *spawn) start() (*started, error) {
 // at start and keeps them open for the life of the process, to follow
 // limit changes; in the init that is a host cgroupfs fd held through
 // pivot_root by the parked init. The init runs with GOMAXPROCS 1 anyway.
-func initEnv(sockFd, exeFd int) []string {
-	return append([]string{
+func initEnv(sockFd, exeFd int, parkInGo bool) []string {
+	env := append([]string{
 		"_SKIFF_BOOTSTRAP=" + strconv.Itoa(sockFd),
 		"_SKIFF_EXE_FD=" + strconv.Itoa(exeFd),
 		"GODEBUG=containermaxprocs=0,updatemaxprocs=0",
 		"GOMAXPROCS=1",
 	}, append(timerslack.EnvVar(), phase.Env()...)...)
+	// SKIFF_PARK=go: a created container waits for start in the Go init,
+	// not in the constructor's park (init/park.h); for tests and
+	// comparisons.
+	if parkInGo || os.Getenv("SKIFF_PARK") == "go" {
+		env = append(env, "_SKIFF_PARK_GO=1")
+	}
+	return env
 }
 
 func sendRaw(c *proto.Conn, s string) error {
