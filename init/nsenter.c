@@ -12,6 +12,11 @@
 //   cgroup FD        write "0" to the v1 "tasks" file FD: a single-threaded
 //                    process moving itself skips the kernel's global
 //                    threadgroup lock, 0.03 ms instead of a 5-15 ms RCU wait
+//   cgroup-later     the tasks files come in a second packet ("cgroups",
+//                    the fds by SCM_RIGHTS) once the namespaces are made:
+//                    the parent makes the cgroups meanwhile (never with a
+//                    new user namespace, whose maps use the same socket);
+//                    a new cgroup namespace is then made after the join
 //   setns FD FLAGS   join a namespace (a /proc/<pid>/ns/<type> fd, or a pidfd
 //                    with several CLONE_NEW* flags at once)
 //   unshare FLAGS    create namespaces; a user namespace is created first and
@@ -97,6 +102,7 @@ struct bootstrap {
 	long long mono_s, mono_ns, boot_s, boot_ns;
 	int fork;
 	int setsid;
+	int cgroup_later;
 	struct fastexec fx;
 };
 
@@ -200,6 +206,8 @@ static void parse_bootstrap(struct bootstrap *b, char *buf)
 		if (!strcmp(key, "oom")) {
 			b->oom = need_num(&rest, -1000, 1000, "oom score");
 			b->oom_set = 1;
+		} else if (!strcmp(key, "cgroup-later")) {
+			b->cgroup_later = 1;
 		} else if (!strcmp(key, "cgroup")) {
 			if (b->ncgroup >= MAX_CGROUP_FDS)
 				bail("bootstrap", 0, "too many cgroup fds");
@@ -304,6 +312,58 @@ static void join_namespaces(struct bootstrap *b)
 		close(b->joins[i].fd);
 }
 
+static void join_cgroups(struct bootstrap *b)
+{
+	for (int i = 0; i < b->ncgroup; i++) {
+		ssize_t w;
+		do {
+			w = write(b->cgroup_fds[i], "0", 1);
+		} while (w < 0 && errno == EINTR);
+		if (w < 0)
+			bail("cgroup", errno, "cannot join the container's cgroup (write to its tasks file)");
+		close(b->cgroup_fds[i]);
+	}
+	b->ncgroup = 0;
+}
+
+// recv_cgroup_fds reads the "cgroups" packet of cgroup-later.
+static void recv_cgroup_fds(struct bootstrap *b)
+{
+	char buf[16];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MAX_CGROUP_FDS)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	ssize_t n;
+	do {
+		n = recvmsg(sock_fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		bail("bootstrap", errno, "cannot read the cgroup task files");
+	if (n == 0)
+		_exit(1); // the parent is gone: nothing to report to
+	buf[n] = '\0';
+	if (strcmp(buf, "cgroups") || (mh.msg_flags & MSG_CTRUNC))
+		bail("bootstrap", 0, "bad cgroup task files message");
+	b->ncgroup = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[MAX_CGROUP_FDS];
+		if (cnt > MAX_CGROUP_FDS)
+			bail("bootstrap", 0, "too many cgroup fds");
+		memcpy(fds, CMSG_DATA(c), cnt * sizeof(int));
+		for (size_t i = 0; i < cnt; i++) {
+			if (b->ncgroup >= MAX_CGROUP_FDS)
+				bail("bootstrap", 0, "too many cgroup fds");
+			b->cgroup_fds[b->ncgroup++] = fds[i];
+		}
+	}
+}
+
 static void write_file(const char *path, const char *data, const char *what)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -373,15 +433,8 @@ static void nsenter(void)
 		write_file("/proc/self/oom_score_adj", s, "oom_score_adj");
 	}
 
-	for (int i = 0; i < b.ncgroup; i++) {
-		ssize_t w;
-		do {
-			w = write(b.cgroup_fds[i], "0", 1);
-		} while (w < 0 && errno == EINTR);
-		if (w < 0)
-			bail("cgroup", errno, "cannot join the container's cgroup (write to its tasks file)");
-		close(b.cgroup_fds[i]);
-	}
+	if (!b.cgroup_later)
+		join_cgroups(&b);
 
 	// While we enter namespaces that already have processes in them, do not
 	// let those processes ptrace us or open our /proc files (CVE-2016-9962).
@@ -403,9 +456,19 @@ static void nsenter(void)
 		become_root();
 		flags &= ~CLONE_NEWUSER;
 	}
+	int cgroupns_late = b.cgroup_later && (flags & CLONE_NEWCGROUP);
+	if (cgroupns_late)
+		flags &= ~CLONE_NEWCGROUP;
 	if (flags) {
 		if (unshare(flags) < 0)
 			bail("unshare", errno, "cannot create namespaces (flags 0x%x)", flags);
+	}
+	if (b.cgroup_later) {
+		recv_cgroup_fds(&b);
+		join_cgroups(&b);
+		// The new cgroup namespace's root is the cgroup we are in.
+		if (cgroupns_late && unshare(CLONE_NEWCGROUP) < 0)
+			bail("unshare", errno, "cannot create the cgroup namespace");
 	}
 	if (b.timens_set) {
 		char s[128];

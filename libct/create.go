@@ -239,7 +239,8 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	c = &Container{opts: g, ID: o.ID, State: st, dir: dir.Path, cg: cg}
 
 	sp := &spawn{passFDs: o.ListenFDs + o.PreserveFDs, stdio: o.Stdio, dir: rootfsPath, scratch: dir.Path, parkInGo: o.StartsAtOnce}
-	if cg != nil {
+	sp.lateCgroups = cg != nil && lateCgroupsOK(g, cg, s)
+	if cg != nil && !sp.lateCgroups {
 		if err := cg.Create(); err != nil {
 			return nil, err
 		}
@@ -288,7 +289,12 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	}
 	sp.directive("setsid")
 
-	p, err := sp.start()
+	var p *started
+	if sp.lateCgroups {
+		p, err = startWithLateCgroups(sp, cg, &u)
+	} else {
+		p, err = sp.start()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +332,47 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	u.Release()
 	dir.Unlock()
 	return c, nil
+}
+
+// lateCgroupsOK tells whether the init can enter its namespaces while the
+// cgroups are made (spawn.lateCgroups): on cgroup v1 alone, where it joins
+// through the tasks files. Not with a cgroup2 directory (hybrid or v2),
+// which CLONE_INTO_CGROUP needs before the process exists, nor systemd,
+// which starts the scope with its pid; nor rootless (a hierarchy it cannot
+// use is left out while the cgroups are made), nor a new user namespace
+// (its id maps use the same socket).
+func lateCgroupsOK(g *Options, cg cgroups.Manager, s *specs.Spec) bool {
+	if g.Rootless || cg.Saved().Driver != cgroups.DriverV1 || cg.Paths()[""] != "" {
+		return false
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			return false
+		}
+	}
+	return true
+}
+
+// startWithLateCgroups starts the init, makes the cgroups while its
+// constructor creates the namespaces (the network namespace alone is
+// ~1 ms), then hands it the tasks files to join before it forks into the
+// pid namespace.
+func startWithLateCgroups(sp *spawn, cg cgroups.Manager, u *undo.Stack) (*started, error) {
+	sp.directive("cgroup-later")
+	b, err := sp.begin()
+	if err != nil {
+		return nil, err
+	}
+	if err := cg.Create(); err != nil {
+		return b.fail(err)
+	}
+	u.Push("remove cgroup", func() error { _ = cg.KillAll(unix.SIGKILL); return cg.Destroy() })
+	att, err := cg.Attachment()
+	if err != nil {
+		return b.fail(err)
+	}
+	phase.Mark("create: cgroups made")
+	return b.finish(att.TaskFiles)
 }
 
 // makeExecFifo makes the exec FIFO start opens, and returns an O_PATH

@@ -43,6 +43,8 @@ type spawn struct {
 	// parkInGo: a new container's init waits for start in Go, not in the
 	// constructor's park (CreateOpts.StartsAtOnce).
 	parkInGo bool
+	// lateCgroups: the cgroup task files come in finish, after begin.
+	lateCgroups bool
 }
 
 // addFile passes f to the child and returns its fd number there.
@@ -110,6 +112,36 @@ func (p *started) close() {
 // the bootstrap orders for the constructor and serves the constructor's
 // requests until it reports the pid of the process that continues as init.
 func (s *spawn) start() (*started, error) {
+	b, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	return b.finish(nil)
+}
+
+// booting is an init that has its bootstrap orders and enters its
+// namespaces.
+type booting struct {
+	s     *spawn
+	first *forked
+	p     *started
+}
+
+// fail stops the init and returns err.
+func (b *booting) fail(err error) (*started, error) {
+	b.first.killAndReap()
+	if b.p.pid != b.first.pid {
+		b.p.kill()
+	}
+	b.p.close()
+	b.first.close()
+	return nil, err
+}
+
+// begin is the first half of start: the init runs and has its orders.
+// With s.lateCgroups its constructor enters its namespaces while the caller
+// makes the cgroups, and waits in finish for their task files.
+func (s *spawn) begin() (*booting, error) {
 	exe, err := selfexe.Open(s.scratch)
 	if err != nil {
 		return nil, fmt.Errorf("prepare a sealed copy of skiff to run as the container's init: %w", err)
@@ -174,24 +206,38 @@ func (s *spawn) start() (*started, error) {
 		parent.Close()
 		return nil, fmt.Errorf("start the container's init: %w", err)
 	}
-	first := newForked(pid)
-	defer first.close()
-	p := &started{pid: pid, pidfd: -1, conn: parent}
-	fail := func(err error) (*started, error) {
-		first.killAndReap()
-		if p.pid != first.pid {
-			p.kill()
-		}
-		p.close()
-		return nil, err
-	}
+	b := &booting{s: s, first: newForked(pid), p: &started{pid: pid, pidfd: -1, conn: parent}}
 	if s.attach != nil {
-		if err := s.attach(first.pid); err != nil {
-			return fail(err)
+		if err := s.attach(b.first.pid); err != nil {
+			_, err = b.fail(err)
+			return nil, err
 		}
 	}
 	if err := sendRaw(parent, s.boot.String()); err != nil {
-		return fail(err)
+		_, err = b.fail(err)
+		return nil, err
+	}
+	return b, nil
+}
+
+// finish sends the cgroup task files (lateCgroups: the constructor
+// writes to them once its namespaces exist) and serves the constructor
+// until it reports the pid of the process that continues as init.
+func (b *booting) finish(tasks []*os.File) (*started, error) {
+	s, first, p, parent, fail := b.s, b.first, b.p, b.p.conn, b.fail
+	defer first.close()
+	if s.lateCgroups {
+		fds := make([]int, len(tasks))
+		for i, f := range tasks {
+			fds[i] = int(f.Fd())
+		}
+		err := unix.Sendmsg(int(parent.File().Fd()), []byte("cgroups"), unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL)
+		for _, f := range tasks {
+			f.Close()
+		}
+		if err != nil {
+			return fail(fmt.Errorf("send the cgroup task files to the init: %w", err))
+		}
 	}
 	for {
 		m, _, err := parent.Recv()

@@ -131,46 +131,59 @@ func TestTerminalWithoutConsoleSocket(t *testing.T) {
 }
 
 // PITFALLS 19: kill -9 of create at any point; delete --force cleans up.
+// Also in a cgroup-v1-only view, where the init enters its namespaces
+// while create makes the cgroups ("spawn: started" comes first there).
 func TestKilledCreateCleansUpWithDeleteForce(t *testing.T) {
-	for _, point := range []string{"create: state saved", "create: cgroups made", "spawn: started", "create: init started", "init: config", "init: mounts done", "init: ready acked", "create: init ready"} {
-		t.Run(strings.ReplaceAll(point, " ", "_"), func(t *testing.T) {
-			b := newBundle(t, "sleep", "100")
-			cmd := b.command("create", "--bundle", b.Dir, b.ID)
-			cmd.Env = append(os.Environ(), "SKIFF_TEST_HANG="+point)
-			errf, _ := os.Create(filepath.Join(b.Dir, "create.err"))
-			cmd.Stderr = errf
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+	for _, view := range []bool{false, true} {
+		for _, point := range []string{"create: state saved", "create: cgroups made", "spawn: started", "create: init started", "init: config", "init: mounts done", "init: ready acked", "create: init ready"} {
+			name := strings.ReplaceAll(point, " ", "_")
+			if view {
+				name = "v1view/" + name
 			}
-			waitFor(t, 10*time.Second, "create to reach "+point, func() bool {
-				data, _ := os.ReadFile(errf.Name())
-				return strings.Contains(string(data), point)
-			})
-			// SIGKILL skiff (and, like a real crash, only skiff).
-			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
-			r := b.Skiff("delete", "--force", b.ID)
-			if r.Code != 0 {
-				t.Fatalf("delete --force after a killed create:\n%s", r)
+			t.Run(name, func(t *testing.T) { killedCreate(t, point, view) })
+		}
+	}
+}
+
+func killedCreate(t *testing.T, point string, view bool) {
+	b := newBundle(t, "sleep", "100")
+	if view {
+		b.useV1View()
+	}
+	cmd := b.command("create", "--bundle", b.Dir, b.ID)
+	cmd.Env = append(os.Environ(), "SKIFF_TEST_HANG="+point)
+	errf, _ := os.Create(filepath.Join(b.Dir, "create.err"))
+	cmd.Stderr = errf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "create to reach "+point, func() bool {
+		data, _ := os.ReadFile(errf.Name())
+		return strings.Contains(string(data), point)
+	})
+	// SIGKILL skiff (and, like a real crash, only skiff).
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	r := b.Skiff("delete", "--force", b.ID)
+	if r.Code != 0 {
+		t.Fatalf("delete --force after a killed create:\n%s", r)
+	}
+	// An init hung in the test failpoint dies with its parent
+	// (parent-death signal) or is killed by delete.
+	waitFor(t, 5*time.Second, "no process left in the rootfs", func() bool {
+		procs, _ := filepath.Glob("/proc/[0-9]*/root")
+		for _, p := range procs {
+			if l, _ := os.Readlink(p); strings.HasPrefix(l, filepath.Join(b.Dir, "rootfs")) {
+				return false
 			}
-			// An init hung in the test failpoint dies with its parent
-			// (parent-death signal) or is killed by delete.
-			waitFor(t, 5*time.Second, "no process left in the rootfs", func() bool {
-				procs, _ := filepath.Glob("/proc/[0-9]*/root")
-				for _, p := range procs {
-					if l, _ := os.Readlink(p); strings.HasPrefix(l, filepath.Join(b.Dir, "rootfs")) {
-						return false
-					}
-				}
-				return true
-			})
-			// Anything the test started in skiff's process group. Never
-			// shell out to kill(1) with a negative pid: an argument it
-			// misparses becomes kill(-1), which kills every process.
-			if pgid := cmd.Process.Pid; pgid > 1 {
-				syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-		})
+		}
+		return true
+	})
+	// Anything the test started in skiff's process group. Never
+	// shell out to kill(1) with a negative pid: an argument it
+	// misparses becomes kill(-1), which kills every process.
+	if pgid := cmd.Process.Pid; pgid > 1 {
+		syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 }

@@ -71,6 +71,22 @@ type Bundle struct {
 	Spec *specs.Spec
 	// Env is added to the environment of every skiff command.
 	Env []string
+	// V1View runs every skiff command in a mount namespace where the
+	// hybrid host's cgroup2 hierarchy is covered (useV1View): skiff sees
+	// cgroup v1 alone, as on a v1 host and in bench/.
+	V1View bool
+}
+
+// useV1View sets b.V1View, or skips the test when this host has no
+// cgroup2 hierarchy beside v1 to hide (the view is then the host itself,
+// or there is no v1 at all).
+func (b *Bundle) useV1View() {
+	b.t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/sys/fs/cgroup/unified", &st); err != nil || st.Type != 0x63677270 {
+		b.t.Skip("no hybrid cgroup layout here (cgroup2 at /sys/fs/cgroup/unified): no v1-only view to make")
+	}
+	b.V1View = true
 }
 
 var idClean = regexp.MustCompile(`[^a-zA-Z0-9]+`)
@@ -377,6 +393,11 @@ func (b *Bundle) command(args ...string) *exec.Cmd {
 		global = append(global, "--systemd-cgroup")
 	}
 	cmd := exec.Command(skiffBin, append(global, args...)...)
+	if b.V1View {
+		view := []string{"--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+			`mount -t tmpfs -o size=1m skiff-test-v1view /sys/fs/cgroup/unified && exec "$@"`, "sh", skiffBin}
+		cmd = exec.Command("unshare", append(view, append(global, args...)...)...)
+	}
 	cmd.Dir = b.Dir
 	if len(b.Env) > 0 {
 		cmd.Env = append(os.Environ(), b.Env...)
