@@ -370,6 +370,9 @@ for ((i = 0; i < RUNS; i++)); do
 		rec_inv "$l" create
 		((RC == 0)) || { quiet "$l" delete --force "$id"; continue; }
 		read -r pid <"$WORK/$l.pid"
+		# what a created container keeps while it waits for start
+		rss_kb=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status" 2>/dev/null)
+		[[ -n $rss_kb ]] && rec "$l" init_rss "$(awk -v k="$rss_kb" 'BEGIN {printf "%.2f", k / 1024}')"
 		inv "$l" start "$id"
 		rec_inv "$l" start
 		t0=$EPOCHREALTIME
@@ -638,6 +641,7 @@ crun_of() { stat_of crun "$1" median; }
 	drow "list ($CONC containers)" list_n ms
 	drow "create in the cycles (no gap)" cyc_create ms
 	drow "delete of a created container" cyc_delete ms
+	drow "init of a created container, VmRSS" init_rss MiB
 	drow "$CONC kill+delete at once" conc_stop s
 	for f in create start exec state list kill delete run; do drow "peak RSS of $f" "rss_$f" MiB; done
 	echo
