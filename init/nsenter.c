@@ -326,6 +326,21 @@ static void join_cgroups(struct bootstrap *b)
 	b->ncgroup = 0;
 }
 
+// recv_packet reads one packet from the parent (fds close-on-exec); it
+// exits when the parent is gone: nothing to report to.
+static ssize_t recv_packet(struct msghdr *mh, const char *what)
+{
+	ssize_t n;
+	do {
+		n = recvmsg(sock_fd, mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		bail("bootstrap", errno, "cannot read %s", what);
+	if (n == 0)
+		_exit(1);
+	return n;
+}
+
 // recv_cgroup_fds reads the "cgroups" packet of cgroup-later.
 static void recv_cgroup_fds(struct bootstrap *b)
 {
@@ -336,14 +351,7 @@ static void recv_cgroup_fds(struct bootstrap *b)
 	} cbuf;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
-	ssize_t n;
-	do {
-		n = recvmsg(sock_fd, &mh, MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		bail("bootstrap", errno, "cannot read the cgroup task files");
-	if (n == 0)
-		_exit(1); // the parent is gone: nothing to report to
+	ssize_t n = recv_packet(&mh, "the cgroup task files");
 	buf[n] = '\0';
 	if (strcmp(buf, "cgroups") || (mh.msg_flags & MSG_CTRUNC))
 		bail("bootstrap", 0, "bad cgroup task files message");
@@ -412,14 +420,9 @@ static void nsenter(void)
 	char *buf = malloc(BOOTSTRAP_MAX + 1);
 	if (!buf)
 		bail("bootstrap", ENOMEM, "cannot allocate the bootstrap buffer");
-	ssize_t n;
-	do {
-		n = recv(sock_fd, buf, BOOTSTRAP_MAX, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		bail("bootstrap", errno, "cannot read bootstrap data");
-	if (n == 0)
-		_exit(1); // the parent is gone: nothing to report to
+	struct iovec iov = {.iov_base = buf, .iov_len = BOOTSTRAP_MAX};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = recv_packet(&mh, "bootstrap data");
 	buf[n] = '\0';
 	parse_bootstrap(&b, buf);
 	free(buf);
