@@ -334,15 +334,22 @@ func Create(g *Options, o *CreateOpts) (c *Container, err error) {
 	return c, nil
 }
 
+// birthPreparer makes what the first process must be born into, before
+// Create (cgroups v1 on a hybrid host: the cgroup2 directory).
+type birthPreparer interface {
+	PrepareBirth() (dir *os.File, undo func(), err error)
+}
+
 // lateCgroupsOK tells whether the init can enter its namespaces while the
-// cgroups are made (spawn.lateCgroups): on cgroup v1 alone, where it joins
-// through the tasks files. Not with a cgroup2 directory (hybrid or v2),
-// which CLONE_INTO_CGROUP needs before the process exists, nor systemd,
-// which starts the scope with its pid; nor rootless (a hierarchy it cannot
-// use is left out while the cgroups are made), nor a new user namespace
-// (its id maps use the same socket).
+// cgroups are made (spawn.lateCgroups): with the v1 driver, where it joins
+// through the tasks files; on a hybrid host the cgroup2 directory, which
+// CLONE_INTO_CGROUP needs before the process exists, is made first. Not on
+// v2 (one directory, needed at birth) nor with systemd, which starts the
+// scope with the pid; nor rootless (a hierarchy it cannot use is left out
+// while the cgroups are made), nor a new user namespace (its id maps use
+// the same socket).
 func lateCgroupsOK(g *Options, cg cgroups.Manager, s *specs.Spec) bool {
-	if g.Rootless || cg.Saved().Driver != cgroups.DriverV1 || cg.Paths()[""] != "" {
+	if _, ok := cg.(birthPreparer); !ok || g.Rootless || cg.Saved().Driver != cgroups.DriverV1 {
 		return false
 	}
 	for _, ns := range s.Linux.Namespaces {
@@ -358,18 +365,35 @@ func lateCgroupsOK(g *Options, cg cgroups.Manager, s *specs.Spec) bool {
 // ~1 ms), then hands it the tasks files to join before it forks into the
 // pid namespace.
 func startWithLateCgroups(sp *spawn, cg cgroups.Manager, u *undo.Stack) (*started, error) {
-	sp.directive("cgroup-later")
-	b, err := sp.begin()
+	dir, unmake, err := cg.(birthPreparer).PrepareBirth()
 	if err != nil {
 		return nil, err
 	}
+	if unmake == nil {
+		unmake = func() {}
+	}
+	if dir != nil {
+		sp.cgroupDir = dir
+		sp.closeAfter = append(sp.closeAfter, dir)
+	}
+	sp.directive("cgroup-later")
+	b, err := sp.begin()
+	if err != nil {
+		unmake()
+		return nil, err
+	}
 	if err := cg.Create(); err != nil {
-		return b.fail(err)
+		p, err := b.fail(err)
+		unmake()
+		return p, err
 	}
 	u.Push("remove cgroup", func() error { _ = cg.KillAll(unix.SIGKILL); return cg.Destroy() })
 	att, err := cg.Attachment()
 	if err != nil {
 		return b.fail(err)
+	}
+	if att.Dir != nil {
+		att.Dir.Close() // the init was born in it
 	}
 	phase.Mark("create: cgroups made")
 	return b.finish(att.TaskFiles)

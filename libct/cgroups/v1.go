@@ -28,6 +28,8 @@ type v1 struct {
 	inUnit bool
 	// parents: ancestors Create made (Saved.Parents).
 	parents []string
+	// unifiedMade: PrepareBirth made the unified directory already.
+	unifiedMade bool
 }
 
 // v1Dir is one hierarchy's directory and the controllers it serves.
@@ -165,7 +167,7 @@ func (m *v1) Create() (err error) {
 		kept = append(kept, d)
 	}
 	m.dirs = kept
-	if m.unified != "" {
+	if m.unified != "" && !m.unifiedMade {
 		mk, err := mkdirAll(m.unified)
 		made = append(made, mk)
 		m.parents = append(m.parents, madeParents(mk, m.unified)...)
@@ -179,6 +181,30 @@ func (m *v1) Create() (err error) {
 		}
 	}
 	return m.set(m.cfg.Resources, m.cfg.Devices, SetOptions{})
+}
+
+// PrepareBirth makes the hybrid host's cgroup2 directory, which the first
+// process is born into (CLONE_INTO_CGROUP), before Create makes the rest
+// while that process already starts. It returns an O_PATH handle of the
+// directory and a function removing what it made, for a Create that
+// fails; (nil, nil, nil) without a cgroup2 directory.
+func (m *v1) PrepareBirth() (*os.File, func(), error) {
+	if m.unified == "" || m.rootless {
+		return nil, nil, nil
+	}
+	mk, err := mkdirAll(m.unified)
+	if err != nil {
+		removeMade(mk)
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(m.unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		removeMade(mk)
+		return nil, nil, newFileError("", "open", m.unified, err)
+	}
+	m.parents = append(m.parents, madeParents(mk, m.unified)...)
+	m.unifiedMade = true
+	return f, func() { removeMade(mk) }, nil
 }
 
 // checkReusable allows an existing directory only when it is empty of
