@@ -33,8 +33,21 @@ func v1Hierarchies(t *testing.T) []string {
 }
 
 func TestV1InitJoinsItsCgroupsAfterMakingItsNamespaces(t *testing.T) {
+	for _, view := range []bool{true, false} {
+		name := "v1 view"
+		if !view {
+			name = "hybrid"
+		}
+		t.Run(name, func(t *testing.T) { lateJoin(t, view) })
+	}
+}
+
+// lateJoin: in the v1 view, or on the hybrid host as it is, where the init
+// is born in the cgroup2 directory made before it.
+func lateJoin(t *testing.T, view bool) {
 	b := newBundle(t, "sleep", "100")
 	b.useV1View()
+	b.V1View = view
 	b.Env = []string{"SKIFF_TRACE=1"}
 	b.Save()
 	r := b.MustSkiff("create", "--bundle", b.Dir, b.ID)
@@ -48,7 +61,7 @@ func TestV1InitJoinsItsCgroupsAfterMakingItsNamespaces(t *testing.T) {
 	}
 	in := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if p := strings.SplitN(l, ":", 3); len(p) == 3 && p[1] != "" {
+		if p := strings.SplitN(l, ":", 3); len(p) == 3 {
 			in[p[1]] = p[2]
 		}
 	}
@@ -63,6 +76,9 @@ func TestV1InitJoinsItsCgroupsAfterMakingItsNamespaces(t *testing.T) {
 		if got := in[h]; got != b.Spec.Linux.CgroupsPath {
 			t.Errorf("the init is in %s:%s, want %s (whole /proc/pid/cgroup:\n%s)", h, got, b.Spec.Linux.CgroupsPath, data)
 		}
+	}
+	if !view && in[""] != b.Spec.Linux.CgroupsPath {
+		t.Errorf("the init is in the cgroup2 hierarchy at %q, want %s:\n%s", in[""], b.Spec.Linux.CgroupsPath, data)
 	}
 	b.MustSkiff("start", b.ID)
 	b.MustSkiff("delete", "--force", b.ID)
@@ -87,8 +103,21 @@ func TestV1CgroupNamespaceRootIsTheContainersCgroup(t *testing.T) {
 // init goes, and nothing of the container is left (newBundle's cleanup
 // checks).
 func TestV1CgroupFailureAfterTheInitStarted(t *testing.T) {
+	for _, view := range []bool{true, false} {
+		name := "v1 view"
+		if !view {
+			// The cgroup2 directory made before the init must go too
+			// (newBundle's leak check looks in every hierarchy).
+			name = "hybrid"
+		}
+		t.Run(name, func(t *testing.T) { lateFailure(t, view) })
+	}
+}
+
+func lateFailure(t *testing.T, view bool) {
 	b := newBundle(t, "sleep", "100")
 	b.useV1View()
+	b.V1View = view
 	freezer := "/sys/fs/cgroup/freezer"
 	if _, err := os.Stat(filepath.Join(freezer, "freezer.state")); err != nil {
 		// The root has no freezer.state; a hierarchy is enough.
