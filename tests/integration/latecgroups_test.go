@@ -32,22 +32,34 @@ func v1Hierarchies(t *testing.T) []string {
 	return out
 }
 
-func TestV1InitJoinsItsCgroupsAfterMakingItsNamespaces(t *testing.T) {
+// inBothViews runs f in the v1 view and on the hybrid host as it is.
+func inBothViews(t *testing.T, f func(t *testing.T, view bool)) {
 	for _, view := range []bool{true, false} {
 		name := "v1 view"
 		if !view {
 			name = "hybrid"
 		}
-		t.Run(name, func(t *testing.T) { lateJoin(t, view) })
+		t.Run(name, func(t *testing.T) { f(t, view) })
 	}
+}
+
+// viewBundle is newBundle in the v1 view (view) or on the hybrid host.
+func viewBundle(t *testing.T, view bool, args ...string) *Bundle {
+	t.Helper()
+	b := newBundle(t, args...)
+	b.useV1View()
+	b.V1View = view
+	return b
+}
+
+func TestV1InitJoinsItsCgroupsAfterMakingItsNamespaces(t *testing.T) {
+	inBothViews(t, lateJoin)
 }
 
 // lateJoin: in the v1 view, or on the hybrid host as it is, where the init
 // is born in the cgroup2 directory made before it.
 func lateJoin(t *testing.T, view bool) {
-	b := newBundle(t, "sleep", "100")
-	b.useV1View()
-	b.V1View = view
+	b := viewBundle(t, view, "sleep", "100")
 	b.Env = []string{"SKIFF_TRACE=1"}
 	b.Save()
 	r := b.MustSkiff("create", "--bundle", b.Dir, b.ID)
@@ -102,22 +114,15 @@ func TestV1CgroupNamespaceRootIsTheContainersCgroup(t *testing.T) {
 // A cgroup that cannot be used fails create after the init started: the
 // init goes, and nothing of the container is left (newBundle's cleanup
 // checks).
+//
+// On the hybrid host the cgroup2 directory made before the init must go
+// too (newBundle's leak check looks in every hierarchy).
 func TestV1CgroupFailureAfterTheInitStarted(t *testing.T) {
-	for _, view := range []bool{true, false} {
-		name := "v1 view"
-		if !view {
-			// The cgroup2 directory made before the init must go too
-			// (newBundle's leak check looks in every hierarchy).
-			name = "hybrid"
-		}
-		t.Run(name, func(t *testing.T) { lateFailure(t, view) })
-	}
+	inBothViews(t, lateFailure)
 }
 
 func lateFailure(t *testing.T, view bool) {
-	b := newBundle(t, "sleep", "100")
-	b.useV1View()
-	b.V1View = view
+	b := viewBundle(t, view, "sleep", "100")
 	freezer := "/sys/fs/cgroup/freezer"
 	if _, err := os.Stat(filepath.Join(freezer, "freezer.state")); err != nil {
 		// The root has no freezer.state; a hierarchy is enough.
