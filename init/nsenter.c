@@ -155,6 +155,12 @@ static void bail(const char *op, int errnum, const char *fmt, ...)
 		snprintf(out, sizeof(out),
 			 "{\"type\":\"error\",\"error\":{\"stage\":\"%s\",\"op\":\"%s\",\"msg\":\"%s\"}}", bail_stage, op, esc);
 	}
+	if (sock_fd < 0) {
+		// No parent listens (the park, park.h): say it where a person
+		// looks.
+		dprintf(2, "skiff init: %s%s%s\n", msg, errnum ? ": " : "", errnum ? strerror(errnum) : "");
+		_exit(255);
+	}
 	send_msg(out);
 	_exit(1);
 }

@@ -84,15 +84,6 @@ static void park_signals(void)
 	}
 }
 
-static void park_fail(const char *what, int errnum) __attribute__((noreturn));
-static void park_fail(const char *what, int errnum)
-{
-	// create has returned: nobody reads the sync socket; say it where a
-	// person looks, as the Go init did.
-	dprintf(2, "skiff init: %s: %s\n", what, strerror(errnum));
-	_exit(255);
-}
-
 static int park_num(char **s, long long max, long long *out)
 {
 	char *f = next_field(s);
@@ -106,22 +97,14 @@ static void park_filter(char *s, unsigned long long *flags, struct sock_fprog *p
 {
 	char *hex = strchr(s, ':');
 	if (!hex)
-		park_fail("bad seccomp filter in the park order", EINVAL);
+		bail("park", 0, "bad seccomp filter in the park order");
 	*hex++ = '\0';
-	size_t n = strlen(hex);
-	if (fx_parse_ull(s, UINT_MAX, flags) < 0 || n == 0 || n % (2 * sizeof(struct sock_filter)) ||
-	    n / 2 / sizeof(struct sock_filter) > USHRT_MAX)
-		park_fail("bad seccomp filter in the park order", EINVAL);
-	unsigned char *bpf = malloc(n / 2);
-	if (!bpf)
-		park_fail("decode the seccomp filter", ENOMEM);
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = fx_hexval(hex[2 * i]), lo = fx_hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			park_fail("bad seccomp filter in the park order", EINVAL);
-		bpf[i] = (unsigned char)(hi << 4 | lo);
-	}
-	prog->len = (unsigned short)(n / 2 / sizeof(struct sock_filter));
+	size_t len;
+	unsigned char *bpf = fx_unhex(&hex, &len, 1, "seccomp filter");
+	if (fx_parse_ull(s, UINT_MAX, flags) < 0 || len == 0 || len % sizeof(struct sock_filter) ||
+	    len / sizeof(struct sock_filter) > USHRT_MAX)
+		bail("park", 0, "bad seccomp filter in the park order");
+	prog->len = (unsigned short)(len / sizeof(struct sock_filter));
 	prog->filter = (struct sock_filter *)bpf;
 }
 
@@ -135,7 +118,7 @@ static void park(int argc, char **argv, char **envp)
 	char *filter = NULL;
 	if (!order || park_num(&order, INT_MAX, &fifo_path) < 0 || park_num(&order, INT_MAX, &pass) < 0 ||
 	    !(filter = next_field(&order)) || !*order || argc < 1)
-		park_fail("bad park order", EINVAL);
+		bail("park", 0, "bad park order");
 	const char *path = order;
 	struct sock_fprog prog = {0};
 	unsigned long long filter_flags = 0;
@@ -152,13 +135,13 @@ static void park(int argc, char **argv, char **envp)
 		fifo = open(proc, O_WRONLY | O_CLOEXEC);
 	} while (fifo < 0 && errno == EINTR);
 	if (fifo < 0)
-		park_fail("open the exec fifo to wait for start", errno);
+		bail("park", errno, "open the exec fifo to wait for start");
 	close((int)fifo_path);
 	int first = 3 + (int)pass;
 	if (fifo < first) {
 		int moved = fcntl(fifo, F_DUPFD_CLOEXEC, first);
 		if (moved < 0)
-			park_fail("move the exec fifo", errno);
+			bail("park", errno, "move the exec fifo");
 		close(fifo);
 		fifo = moved;
 	}

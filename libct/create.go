@@ -369,9 +369,6 @@ func startWithLateCgroups(sp *spawn, cg cgroups.Manager, u *undo.Stack) (*starte
 	if err != nil {
 		return nil, err
 	}
-	if unmake == nil {
-		unmake = func() {}
-	}
 	if dir != nil {
 		sp.cgroupDir = dir
 		sp.closeAfter = append(sp.closeAfter, dir)

@@ -186,11 +186,11 @@ func (m *v1) Create() (err error) {
 // PrepareBirth makes the hybrid host's cgroup2 directory, which the first
 // process is born into (CLONE_INTO_CGROUP), before Create makes the rest
 // while that process already starts. It returns an O_PATH handle of the
-// directory and a function removing what it made, for a Create that
-// fails; (nil, nil, nil) without a cgroup2 directory.
+// directory (nil without a cgroup2 directory) and a function removing
+// what it made, for a Create that fails.
 func (m *v1) PrepareBirth() (*os.File, func(), error) {
 	if m.unified == "" || m.rootless {
-		return nil, nil, nil
+		return nil, func() {}, nil
 	}
 	mk, err := mkdirAll(m.unified)
 	if err != nil {

@@ -77,16 +77,31 @@ type Bundle struct {
 	V1View bool
 }
 
-// useV1View sets b.V1View, or skips the test when this host has no
-// cgroup2 hierarchy beside v1 to hide (the view is then the host itself,
-// or there is no v1 at all).
+// hostCgroupLayout is "v2" (cgroup2 at /sys/fs/cgroup), "hybrid" (v1
+// hierarchies and cgroup2 at /sys/fs/cgroup/unified) or "v1".
+func hostCgroupLayout() string {
+	const cgroup2Magic = 0x63677270
+	var st syscall.Statfs_t
+	if syscall.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == cgroup2Magic {
+		return "v2"
+	}
+	if syscall.Statfs("/sys/fs/cgroup/unified", &st) == nil && st.Type == cgroup2Magic {
+		return "hybrid"
+	}
+	return "v1"
+}
+
+// useV1View makes skiff see cgroup v1 alone: on a hybrid host it sets
+// b.V1View, on a v1 host there is nothing to hide; with no v1 hierarchy
+// at all it skips the test.
 func (b *Bundle) useV1View() {
 	b.t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs("/sys/fs/cgroup/unified", &st); err != nil || st.Type != 0x63677270 {
-		b.t.Skip("no hybrid cgroup layout here (cgroup2 at /sys/fs/cgroup/unified): no v1-only view to make")
+	switch hostCgroupLayout() {
+	case "hybrid":
+		b.V1View = true
+	case "v2":
+		b.t.Skip("pure cgroup v2 host: no cgroup v1 hierarchies to test on")
 	}
-	b.V1View = true
 }
 
 var idClean = regexp.MustCompile(`[^a-zA-Z0-9]+`)
