@@ -1,6 +1,12 @@
 package main
 
-import "github.com/urfave/cli"
+import (
+	"errors"
+
+	"github.com/urfave/cli"
+
+	containerinit "github.com/skiff-runtime/skiff/init"
+)
 
 var startCommand = cli.Command{
 	Name:      "start",
@@ -10,6 +16,11 @@ var startCommand = cli.Command{
 by systemd as a Type=notify service, and the container created the same
 way) it also waits for the container's READY=1 and passes it on.`,
 	Action: func(ctx *cli.Context) error {
+		// The constructor did this start and it failed once the
+		// container was released (init/faststart.h): only report it.
+		if msg, ok := containerinit.FastStartError(); ok {
+			return errors.New(msg)
+		}
 		if err := checkArgs(ctx, 1, true); err != nil {
 			return err
 		}

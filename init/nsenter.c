@@ -29,7 +29,8 @@
 //                    the Go runtime (fastexec.h has the x-* orders it reads)
 //
 // A process whose environment starts with _SKIFF_PARK= is instead a created
-// container's init waiting for start (park.h).
+// container's init waiting for start (park.h). `skiff start` itself runs
+// here too, when it can (faststart.h).
 //
 // It answers on the same socket with JSON messages the Go side of the parent
 // understands: {"type":"usermap"} (then waits for one reply packet),
@@ -44,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -51,8 +53,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -83,6 +87,7 @@ static int parse_long(const char *s, long long min, long long max, long long *ou
 
 #include "fastexec.h"
 #include "park.h"
+#include "faststart.h"
 
 struct nsjoin {
 	int fd;
@@ -519,6 +524,10 @@ __attribute__((constructor)) static void skiff_nsenter(int argc, char **argv, ch
 	// gets it.
 	if (envp && envp[0] && !strncmp(envp[0], "_SKIFF_PARK=", 12))
 		park(argc, argv, envp);
+	// `skiff start` (faststart.h): returns only when Go must do it, or
+	// report how it failed.
+	if (argc > 2 && !getenv("_SKIFF_BOOTSTRAP"))
+		fast_start(argc, argv);
 	raise_timerslack();
 	nsenter();
 }

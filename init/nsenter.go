@@ -3,14 +3,16 @@
 //
 // Its C constructor (nsenter.c) runs in every skiff invocation before the Go
 // runtime starts: it raises the process's timer slack (libct/timerslack), and
-// returns at once unless it was started as an init; then it enters the
-// namespaces (see nsenter.c). The Go side (Main) finishes the
+// returns at once unless it was started as an init (it then enters the
+// namespaces, see nsenter.c), as a parked init (park.h) or as `skiff start`
+// (faststart.h). The Go side (Main) finishes the
 // set-up inside the container and execs the workload.
 package containerinit
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 extern unsigned long skiff_caller_timerslack;
+extern char *skiff_start_error;
 */
 import "C"
 
@@ -19,3 +21,13 @@ import "github.com/skiff-runtime/skiff/libct/timerslack"
 // The constructor raised this process's timer slack and recorded the
 // caller's, which everything skiff starts for others gets back.
 func init() { timerslack.SetCaller(uint64(C.skiff_caller_timerslack)) }
+
+// FastStartError is the error of a `skiff start` its constructor did and
+// that failed after the container's init was released (faststart.h); ok is
+// false when the constructor left start to Go.
+func FastStartError() (msg string, ok bool) {
+	if C.skiff_start_error == nil {
+		return "", false
+	}
+	return C.GoString(C.skiff_start_error), true
+}
