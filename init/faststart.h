@@ -39,6 +39,8 @@ char *skiff_start_error;
 
 struct fs_state {
 	char phase[16];
+	char bundle[FS_PATH_MAX];
+	char created[48];
 	long long pid;
 	unsigned long long pid_start;
 	int have_hooks, poststart;
@@ -273,6 +275,10 @@ static int fs_state_field(struct fs_json *j, const char *key, void *arg)
 	unsigned long long v;
 	if (!strcmp(key, "phase"))
 		return fs_str(j, s->phase, sizeof(s->phase));
+	if (!strcmp(key, "bundle"))
+		return fs_str(j, s->bundle, sizeof(s->bundle));
+	if (!strcmp(key, "created"))
+		return fs_str(j, s->created, sizeof(s->created));
 	if (!strcmp(key, "pid")) {
 		if (fs_ull(j, &v) < 0 || v > INT_MAX)
 			return -1;
@@ -417,45 +423,108 @@ static void fs_fail(const char *msg)
 	skiff_start_error = strdup(msg);
 }
 
-// fast_start returns when the Go start must run: with skiff_start_error
-// set it only reports that error; else it does the whole start.
-static void fast_start(int argc, char **argv)
+// fs_globals reads the global options before the verb: the state root
+// (explicit: --root was given) and the log. It returns the verb's index,
+// or -1 when an option is not one of those handled here.
+static int fs_globals(int argc, char **argv, const char **root, int *explicit_root, const char **log)
 {
-	const char *root = NULL, *log = NULL, *v;
+	const char *v;
 	int i;
+	*root = *log = NULL;
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (fs_option(argc, argv, &i, "root", &v))
-			root = v;
+			*root = v;
 		else if (fs_option(argc, argv, &i, "log", &v))
-			log = v;
+			*log = v;
 		else if (fs_option(argc, argv, &i, "log-format", &v)) {
 			if (strcmp(v, "text") && strcmp(v, "json"))
-				return;
+				return -1;
 		} else if (fs_option(argc, argv, &i, "criu", &v))
 			;
 		else if (strcmp(argv[i], "--systemd-cgroup") && strcmp(argv[i], "-systemd-cgroup"))
-			return;
+			return -1;
 	}
-	if (i + 2 != argc || strcmp(argv[i], "start") || !fs_valid_id(argv[i + 1]))
+	if (i >= argc || getenv("SKIFF_TRACE"))
+		return -1;
+	*explicit_root = *root != NULL;
+	if (!*root) {
+		if (geteuid() != 0)
+			return -1;
+		*root = "/run/skiff";
+	}
+	if (!**root)
+		return -1;
+	return i;
+}
+
+// fs_open_log creates --log's file as Go's logging would have, first thing:
+// -1 if it cannot (Go then says why).
+static int fs_open_log(const char *log)
+{
+	if (!log || !*log)
+		return 0;
+	int fd = open(log, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+// fs_status is the container's status (libct's Container.Status) from its
+// state, or NULL when the Go side must tell (a phase or cgroup not known
+// here). dfd is the container's state directory.
+static const char *fs_status(int dfd, struct fs_state *s)
+{
+	if (!strcmp(s->phase, "creating")) {
+		// create is running (it holds the lock), or was killed.
+		int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+		if (fd >= 0)
+			close(fd);
+		return held ? "creating" : "stopped";
+	}
+	if (strcmp(s->phase, "created"))
+		return NULL;
+	if (s->pid <= 0 || !fs_proc_alive(s->pid, s->pid_start))
+		return "stopped";
+	int f = fs_frozen(s);
+	if (f < 0)
+		return NULL;
+	if (f)
+		return "paused";
+	struct stat st;
+	return fstatat(dfd, "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
+}
+
+// fs_load reads dfd's state.json into s, with buf (FS_STATE_MAX bytes) to
+// hold it: 0, or -1 (ENOENT in errno when there is none).
+static int fs_load(int dfd, struct fs_state *s, char *buf)
+{
+	struct fs_json j;
+	memset(s, 0, sizeof(*s));
+	errno = 0;
+	ssize_t n = fs_read_small(dfd, "state.json", buf, FS_STATE_MAX);
+	if (n < 0)
+		return -1;
+	j.p = buf, j.end = buf + n;
+	errno = 0;
+	if (fs_object(&j, fs_state_field, s) < 0 || (fs_ws(&j), j.p != j.end))
+		return -1;
+	return 0;
+}
+
+// fast_start returns when the Go start must run: with skiff_start_error
+// set it only reports that error; else it does the whole start.
+static void fast_start(int argc, char **argv, int verb, const char *root, const char *log)
+{
+	int i = verb, r;
+	ssize_t n;
+	if (i + 2 != argc || !fs_valid_id(argv[i + 1]))
 		return;
 	const char *id = argv[i + 1];
 	const char *env = getenv("NOTIFY_SOCKET");
-	if ((env && *env) || getenv("SKIFF_TRACE") || ((env = getenv("SKIFF_START")) && !strcmp(env, "go")))
+	if ((env && *env) || ((env = getenv("SKIFF_START")) && !strcmp(env, "go")) || fs_open_log(log) < 0)
 		return;
-	if (!root) {
-		if (geteuid() != 0)
-			return;
-		root = "/run/skiff";
-	}
-	if (!*root)
-		return;
-	// The Go start's logging opens --log (creating it) before anything else.
-	if (log && *log) {
-		int fd = open(log, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return;
-		close(fd);
-	}
 
 	char dir[FS_PATH_MAX];
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
@@ -463,24 +532,14 @@ static void fast_start(int argc, char **argv)
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
-	int r;
 	do {
 		r = flock(dfd, LOCK_EX);
 	} while (r < 0 && errno == EINTR);
-	static char buf[FS_STATE_MAX];
 	static struct fs_state s;
-	struct fs_json j;
-	ssize_t n;
-	if (r < 0 || (n = fs_read_small(dfd, "state.json", buf, sizeof(buf))) < 0)
-		goto go;
-	j.p = buf, j.end = buf + n;
-	if (fs_object(&j, fs_state_field, &s) < 0 || (fs_ws(&j), j.p != j.end))
-		goto go;
-	if (strcmp(s.phase, "created") || !s.have_hooks || s.poststart || s.pid <= 0 ||
-	    !fs_proc_alive(s.pid, s.pid_start) || fs_frozen(&s) != 0)
-		goto go;
-	struct stat fst;
-	if (fstatat(dfd, "exec.fifo", &fst, AT_SYMLINK_NOFOLLOW) < 0)
+	static char buf[FS_STATE_MAX];
+	const char *status;
+	if (r < 0 || fs_load(dfd, &s, buf) < 0 || !s.have_hooks || s.poststart || !(status = fs_status(dfd, &s)) ||
+	    strcmp(status, "created"))
 		goto go;
 	// The pidfd first: opening the FIFO releases the init, and a short
 	// workload may have run and exited before we look for it.

@@ -29,8 +29,8 @@
 //                    the Go runtime (fastexec.h has the x-* orders it reads)
 //
 // A process whose environment starts with _SKIFF_PARK= is instead a created
-// container's init waiting for start (park.h). `skiff start` itself runs
-// here too, when it can (faststart.h).
+// container's init waiting for start (park.h). `skiff start` and `skiff
+// list` themselves run here too, when they can (faststart.h, fastlist.h).
 //
 // It answers on the same socket with JSON messages the Go side of the parent
 // understands: {"type":"usermap"} (then waits for one reply packet),
@@ -88,6 +88,7 @@ static int parse_long(const char *s, long long min, long long max, long long *ou
 #include "fastexec.h"
 #include "park.h"
 #include "faststart.h"
+#include "fastlist.h"
 
 struct nsjoin {
 	int fd;
@@ -524,10 +525,10 @@ __attribute__((constructor)) static void skiff_nsenter(int argc, char **argv, ch
 	// gets it.
 	if (envp && envp[0] && !strncmp(envp[0], "_SKIFF_PARK=", 12))
 		park(argc, argv, envp);
-	// `skiff start` (faststart.h): returns only when Go must do it, or
-	// report how it failed.
-	if (argc > 2 && !getenv("_SKIFF_BOOTSTRAP"))
-		fast_start(argc, argv);
+	// `skiff start` and `skiff list` (faststart.h, fastlist.h): return
+	// only when Go must do it (or, for start, report how it failed).
+	if (argc > 1 && !getenv("_SKIFF_BOOTSTRAP"))
+		fast_cli(argc, argv);
 	raise_timerslack();
 	nsenter();
 }
