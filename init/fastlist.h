@@ -17,9 +17,6 @@
 //     known here), or a cell that is not plain printable ASCII (tabwriter
 //     counts runes) or a creation time not in the form Go prints.
 
-#include <dirent.h>
-#include <pthread.h>
-
 struct fl_buf {
 	char *p;
 	size_t len, cap;
@@ -200,7 +197,7 @@ static int fl_read(struct fl_work *w, size_t i, struct fs_state *s, char *buf)
 static void *fl_worker(void *arg)
 {
 	struct fl_work *w = arg;
-	struct fs_state *s = malloc(sizeof(*s));
+	struct fs_state *s = calloc(1, sizeof(*s));
 	char *buf = malloc(FS_STATE_MAX);
 	if (!s || !buf) {
 		__atomic_store_n(&w->fallback, 1, __ATOMIC_RELAXED);
@@ -212,6 +209,12 @@ static void *fl_worker(void *arg)
 			if (fl_read(w, i, s, buf) < 0)
 				__atomic_store_n(&w->fallback, 1, __ATOMIC_RELAXED);
 		}
+	}
+	if (s) {
+		for (int i = 0; i < s->npaths; i++)
+			free(s->paths[i]), free(s->path_names[i]);
+		for (int i = 0; i < s->nparents; i++)
+			free(s->parents[i]);
 	}
 	free(s);
 	free(buf);
@@ -367,8 +370,8 @@ go:
 		close(rfd);
 }
 
-// fast_cli runs `skiff start` and `skiff list` here when it can; it returns
-// when Go must run the command.
+// fast_cli runs `skiff start`, `skiff list` and `skiff delete` here when it
+// can; it returns when Go must run the command.
 static void fast_cli(int argc, char **argv)
 {
 	const char *root, *log;
@@ -380,4 +383,6 @@ static void fast_cli(int argc, char **argv)
 		fast_start(argc, argv, verb, root, log);
 	else if (!strcmp(argv[verb], "list"))
 		fast_list(argc, argv, verb, root, explicit_root, log);
+	else if (!strcmp(argv[verb], "delete"))
+		fast_delete(argc, argv, verb, root, log);
 }

@@ -32,6 +32,7 @@
 
 #define FS_STATE_MAX (64 << 10)
 #define FS_PATH_MAX 4096
+#define FS_MAX_PATHS 32
 
 // skiff_start_error is the message of a fast start that failed after the
 // init's byte was read; NULL otherwise (init/nsenter.go).
@@ -49,6 +50,11 @@ struct fs_state {
 	int legacy;
 	char freezer[FS_PATH_MAX]; // paths["freezer"]
 	char unified[FS_PATH_MAX]; // paths[""]
+	// For delete (fastdelete.h): every path (names[i] its controller),
+	// the parents create made, and the flags that send it to Go.
+	int npaths, nparents, too_many;
+	char *path_names[FS_MAX_PATHS], *paths[FS_MAX_PATHS], *parents[FS_MAX_PATHS];
+	int shared_pidns, rootless, poststop;
 };
 
 // A reader of exactly the JSON that state.json holds: a value it cannot
@@ -239,14 +245,64 @@ static int fs_object(struct fs_json *j, int (*field)(struct fs_json *, const cha
 	}
 }
 
+// fs_keep records a string of the saved cgroup (a path of it, or a
+// parent) for delete.
+static int fs_keep(struct fs_state *s, char **list, int *n, const char *v)
+{
+	if (*n >= FS_MAX_PATHS) {
+		s->too_many = 1;
+		return 0;
+	}
+	if (!(list[*n] = strdup(v)))
+		return -1;
+	(*n)++;
+	return 0;
+}
+
 static int fs_paths_field(struct fs_json *j, const char *key, void *arg)
 {
 	struct fs_state *s = arg;
+	char v[FS_PATH_MAX];
+	if (key[0] == '\1') {
+		s->too_many = 1; // a controller name this reader cannot hold
+		return fs_skip(j, 2);
+	}
+	if (fs_str(j, v, sizeof(v)) < 0)
+		return -1;
 	if (!strcmp(key, "freezer"))
-		return fs_str(j, s->freezer, sizeof(s->freezer));
+		snprintf(s->freezer, sizeof(s->freezer), "%s", v);
 	if (!strcmp(key, ""))
-		return fs_str(j, s->unified, sizeof(s->unified));
-	return fs_skip(j, 2);
+		snprintf(s->unified, sizeof(s->unified), "%s", v);
+	int n = s->npaths;
+	if (fs_keep(s, s->paths, &s->npaths, v) < 0)
+		return -1;
+	if (s->npaths > n && !(s->path_names[n] = strdup(key)))
+		return -1;
+	return 0;
+}
+
+static int fs_parents(struct fs_json *j, struct fs_state *s)
+{
+	char v[FS_PATH_MAX];
+	if (fs_word(j, "null") == 0)
+		return 0;
+	if (fs_eat(j, '[') < 0)
+		return -1;
+	fs_ws(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return 0;
+	}
+	for (;;) {
+		if (fs_str(j, v, sizeof(v)) < 0 || fs_keep(s, s->parents, &s->nparents, v) < 0)
+			return -1;
+		fs_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		return fs_eat(j, ']');
+	}
 }
 
 static int fs_cgroup_field(struct fs_json *j, const char *key, void *arg)
@@ -258,6 +314,10 @@ static int fs_cgroup_field(struct fs_json *j, const char *key, void *arg)
 		return fs_bool(j, &s->legacy);
 	if (!strcmp(key, "paths"))
 		return fs_object(j, fs_paths_field, s);
+	if (!strcmp(key, "parents"))
+		return fs_parents(j, s);
+	if (!strcmp(key, "rootless"))
+		return fs_bool(j, &s->rootless);
 	return fs_skip(j, 1);
 }
 
@@ -266,6 +326,8 @@ static int fs_hooks_field(struct fs_json *j, const char *key, void *arg)
 	struct fs_state *s = arg;
 	if (!strcmp(key, "poststart"))
 		return fs_bool(j, &s->poststart);
+	if (!strcmp(key, "poststop"))
+		return fs_bool(j, &s->poststop);
 	return fs_skip(j, 1);
 }
 
@@ -287,6 +349,10 @@ static int fs_state_field(struct fs_json *j, const char *key, void *arg)
 	}
 	if (!strcmp(key, "pidStart"))
 		return fs_ull(j, &s->pid_start);
+	if (!strcmp(key, "sharedPidNS"))
+		return fs_bool(j, &s->shared_pidns);
+	if (!strcmp(key, "rootless"))
+		return fs_bool(j, &s->rootless);
 	if (!strcmp(key, "hooks")) {
 		s->have_hooks = 1;
 		return fs_object(j, fs_hooks_field, s);
@@ -496,11 +562,16 @@ static const char *fs_status(int dfd, struct fs_state *s)
 	return fstatat(dfd, "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
 }
 
-// fs_load reads dfd's state.json into s, with buf (FS_STATE_MAX bytes) to
-// hold it: 0, or -1 (ENOENT in errno when there is none).
+// fs_load reads dfd's state.json into s (zeroed, or from an earlier
+// fs_load), with buf (FS_STATE_MAX bytes) to hold it: 0, or -1 (ENOENT in
+// errno when there is none).
 static int fs_load(int dfd, struct fs_state *s, char *buf)
 {
 	struct fs_json j;
+	for (int i = 0; i < s->npaths; i++)
+		free(s->paths[i]), free(s->path_names[i]);
+	for (int i = 0; i < s->nparents; i++)
+		free(s->parents[i]);
 	memset(s, 0, sizeof(*s));
 	errno = 0;
 	ssize_t n = fs_read_small(dfd, "state.json", buf, FS_STATE_MAX);

@@ -29,8 +29,9 @@
 //                    the Go runtime (fastexec.h has the x-* orders it reads)
 //
 // A process whose environment starts with _SKIFF_PARK= is instead a created
-// container's init waiting for start (park.h). `skiff start` and `skiff
-// list` themselves run here too, when they can (faststart.h, fastlist.h).
+// container's init waiting for start (park.h). `skiff start`, `list` and
+// `delete` themselves run here too, when they can (faststart.h,
+// fastlist.h, fastdelete.h).
 //
 // It answers on the same socket with JSON messages the Go side of the parent
 // understands: {"type":"usermap"} (then waits for one reply packet),
@@ -42,10 +43,12 @@
 // an integer overflow in runc's equivalent).
 
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -88,6 +91,7 @@ static int parse_long(const char *s, long long min, long long max, long long *ou
 #include "fastexec.h"
 #include "park.h"
 #include "faststart.h"
+#include "fastdelete.h"
 #include "fastlist.h"
 
 struct nsjoin {
@@ -525,8 +529,9 @@ __attribute__((constructor)) static void skiff_nsenter(int argc, char **argv, ch
 	// gets it.
 	if (envp && envp[0] && !strncmp(envp[0], "_SKIFF_PARK=", 12))
 		park(argc, argv, envp);
-	// `skiff start` and `skiff list` (faststart.h, fastlist.h): return
-	// only when Go must do it (or, for start, report how it failed).
+	// `skiff start`, `list` and `delete` (faststart.h, fastlist.h,
+	// fastdelete.h): return only when Go must do it (or, for start,
+	// report how it failed).
 	if (argc > 1 && !getenv("_SKIFF_BOOTSTRAP"))
 		fast_cli(argc, argv);
 	raise_timerslack();

@@ -131,6 +131,7 @@ func TestListLeftToGo(t *testing.T) {
 	missing := *b
 	missing.Root = filepath.Join(b.Dir, "no-such-root")
 	c, g := listIn(&missing, "c"), listIn(&missing, "go")
+	c.Stderr, g.Stderr = logTime.ReplaceAllString(c.Stderr, ""), logTime.ReplaceAllString(g.Stderr, "")
 	if c != g || c.Code == 0 {
 		t.Errorf("list of a missing --root:\nconstructor: %s\nGo:          %s", c, g)
 	}

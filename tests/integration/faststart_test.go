@@ -22,25 +22,26 @@ func startEnvs() map[string][]string {
 	return map[string][]string{"c": nil, "go": {"SKIFF_START=go"}}
 }
 
-// startHeldAtItsLog starts the container with --log naming a FIFO: start
-// opens its log first (the Go start in its logging set-up, the constructor
-// to create the file as Go would), and blocks there until the FIFO has a
-// reader. Meanwhile it returns start's thread count and VmRSS, then lets it
-// finish.
-func startHeldAtItsLog(t *testing.T, b *Bundle) (threads, rssKB int) {
+// heldAtItsLog runs skiff with --log naming a FIFO: the command opens its
+// log first (Go in its logging set-up, the constructor to create the file
+// as Go would), and blocks there until the FIFO has a reader. Meanwhile it
+// returns the command's thread count and VmRSS, then lets it finish.
+func heldAtItsLog(t *testing.T, b *Bundle, args ...string) (threads, rssKB int) {
 	t.Helper()
-	fifo := filepath.Join(b.Dir, "start-log")
+	fifo := filepath.Join(b.Dir, "held-log")
+	os.Remove(fifo)
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := b.command("--log", fifo, "start", b.ID)
+	defer os.Remove(fifo)
+	cmd := b.command(append([]string{"--log", fifo}, args...)...)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
-	waitFor(t, 10*time.Second, "start to wait for a reader of its log", func() bool {
+	waitFor(t, 10*time.Second, "skiff to wait for a reader of its log", func() bool {
 		w, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid))
 		return string(w) == "wait_for_partner"
 	})
@@ -54,7 +55,7 @@ func startHeldAtItsLog(t *testing.T, b *Bundle) (threads, rssKB int) {
 	defer r.Close()
 	go io.Copy(io.Discard, r)
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("skiff start: %v\n%s", err, out.String())
+		t.Fatalf("skiff %v: %v\n%s", args, err, out.String())
 	}
 	return threads, rssKB
 }
@@ -65,7 +66,7 @@ func TestStartWithoutAGoRuntime(t *testing.T) {
 		b := newBundle(t, "sh", "-c", "echo started >/out")
 		b.Env = env
 		b.MustSkiff("create", "--bundle", b.Dir, b.ID)
-		threads, kb := startHeldAtItsLog(t, b)
+		threads, kb := heldAtItsLog(t, b, "start", b.ID)
 		rss[mode] = kb
 		t.Logf("start in %s: %d threads, VmRSS %d kB", mode, threads, kb)
 		if mode == "c" && threads != 1 {
@@ -214,7 +215,7 @@ func TestStartReadsOnlyTheStateItNeeds(t *testing.T) {
 	}
 	b.Save()
 	b.MustSkiff("create", "--bundle", b.Dir, b.ID)
-	threads, _ := startHeldAtItsLog(t, b)
+	threads, _ := heldAtItsLog(t, b, "start", b.ID)
 	if threads != 1 {
 		t.Errorf("start has %d threads: the constructor left it to Go", threads)
 	}

@@ -65,16 +65,23 @@ func TestKillOfJoinedPidNamespaceKillsItsProcesses(t *testing.T) {
 // killing and waiting on it (its init's death took the namespace's
 // processes with it). A process that another tool moved into the cgroup,
 // or into a sub-cgroup the container did not make, is still killed, and
-// nothing is left.
+// nothing is left. Of a running container (the Go delete) and of a created
+// one (which the constructor's delete hands to Go once it sees the cgroup
+// is not empty).
 func TestDeleteKillsAProcessPutInTheCgroupFromOutside(t *testing.T) {
-	for _, sub := range []string{"", "intruder"} {
-		name := "its cgroup"
+	for _, tc := range []struct{ sub, state string }{{"", "running"}, {"intruder", "running"}, {"", "created"}, {"intruder", "created"}} {
+		sub := tc.sub
+		name := "its cgroup, " + tc.state
 		if sub != "" {
-			name = "a sub-cgroup"
+			name = "a sub-cgroup, " + tc.state
 		}
 		t.Run(name, func(t *testing.T) {
 			b := newBundle(t, "sleep", "100")
-			b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+			if tc.state == "running" {
+				b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+			} else {
+				b.MustSkiff("create", "--bundle", b.Dir, b.ID)
+			}
 
 			intruder := exec.Command("sleep", "100")
 			if err := intruder.Start(); err != nil {
