@@ -2,10 +2,8 @@ package integration
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,38 +135,13 @@ func TestListLeftToGo(t *testing.T) {
 	}
 }
 
-// The constructor's list is one thread: no Go runtime. It is held at its
-// --log FIFO (opened first, as Go's logging does) while it is looked at.
+// The constructor's list is one thread: no Go runtime (heldAtItsLog).
 func TestListWithoutAGoRuntime(t *testing.T) {
 	for mode, env := range map[string][]string{"c": nil, "go": {"SKIFF_LIST=go"}} {
 		b := newBundle(t, "true")
 		b.MustSkiff("create", "--bundle", b.Dir, b.ID)
 		b.Env = env
-		fifo := filepath.Join(b.Dir, "list-log")
-		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cmd := b.command("--log", fifo, "list")
-		var out lockedBuffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		pid := cmd.Process.Pid
-		waitFor(t, 10*time.Second, "list to wait for a reader of its log", func() bool {
-			w, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid))
-			return string(w) == "wait_for_partner"
-		})
-		threads, _ := strconv.Atoi(strings.TrimSpace(procStatus(t, pid)["Threads"]))
-		r, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go io.Copy(io.Discard, r)
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("skiff list: %v\n%s", err, out.String())
-		}
-		r.Close()
+		threads, _ := heldAtItsLog(t, b, "list")
 		t.Logf("list in %s: %d threads", mode, threads)
 		if mode == "c" && threads != 1 {
 			t.Errorf("list has %d threads, want 1 (the constructor's list)", threads)
@@ -176,6 +149,5 @@ func TestListWithoutAGoRuntime(t *testing.T) {
 		if mode == "go" && threads < 2 {
 			t.Errorf("SKIFF_LIST=go: list has %d threads: not the Go list", threads)
 		}
-		contains(t, out.String(), b.ID)
 	}
 }

@@ -41,9 +41,15 @@ func heldAtItsLog(t *testing.T, b *Bundle, args ...string) (threads, rssKB int) 
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
+	// Any of its threads: Go may open the log on another than the first.
 	waitFor(t, 10*time.Second, "skiff to wait for a reader of its log", func() bool {
-		w, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", pid))
-		return string(w) == "wait_for_partner"
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+		for _, task := range tasks {
+			if w, _ := os.ReadFile(task); string(w) == "wait_for_partner" {
+				return true
+			}
+		}
+		return false
 	})
 	st := procStatus(t, pid)
 	threads, _ = strconv.Atoi(strings.TrimSpace(st["Threads"]))
