@@ -639,7 +639,9 @@ static void fast_start(int argc, char **argv, int verb, const char *root, const 
 		close(fifo);
 		goto go_pidfd;
 	}
-	// From here on the container is running, whatever happens next.
+	// From here on the container is running, whatever happens next. (The
+	// Go start warns when the FIFO cannot be removed; in a root-owned
+	// directory we hold the lock of, that cannot happen but by a bug.)
 	unlinkat(dfd, "exec.fifo", 0);
 	// Never hold the lock while the workload starts: kill and delete must
 	// be able to act on a container that hangs.
