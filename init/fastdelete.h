@@ -136,19 +136,14 @@ static void fast_delete(int argc, char **argv, int verb, const char *root, const
 		return;
 	const char *id = argv[i];
 	char dir[FS_PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
-		return;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = fs_open_locked(root, id, dir);
 	if (dfd < 0)
 		return;
 	int r;
-	do {
-		r = flock(dfd, LOCK_EX);
-	} while (r < 0 && errno == EINTR);
 	static struct fs_state s;
 	static char buf[FS_STATE_MAX];
 	const char *status;
-	if (r < 0 || fs_load(dfd, &s, buf) < 0 || !s.have_hooks || s.poststop || s.shared_pidns || s.rootless ||
+	if (fs_load(dfd, &s, buf) < 0 || !s.have_hooks || s.poststop || s.shared_pidns || s.rootless ||
 	    s.too_many || !(status = fs_status(dfd, &s)))
 		goto go;
 	if (!strcmp(status, "created")) {

@@ -584,6 +584,26 @@ static int fs_load(int dfd, struct fs_state *s, char *buf)
 	return 0;
 }
 
+// fs_open_locked opens root/id (its path left in dir, FS_PATH_MAX bytes)
+// and takes the container's lock, as state.Open does: the fd, or -1.
+static int fs_open_locked(const char *root, const char *id, char *dir)
+{
+	if ((size_t)snprintf(dir, FS_PATH_MAX, "%s/%s", root, id) >= FS_PATH_MAX)
+		return -1;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	int r;
+	do {
+		r = flock(dfd, LOCK_EX);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
 // fast_start returns when the Go start must run: with skiff_start_error
 // set it only reports that error; else it does the whole start.
 static void fast_start(int argc, char **argv, int verb, const char *root, const char *log)
@@ -598,18 +618,13 @@ static void fast_start(int argc, char **argv, int verb, const char *root, const 
 		return;
 
 	char dir[FS_PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
-		return;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = fs_open_locked(root, id, dir);
 	if (dfd < 0)
 		return;
-	do {
-		r = flock(dfd, LOCK_EX);
-	} while (r < 0 && errno == EINTR);
 	static struct fs_state s;
 	static char buf[FS_STATE_MAX];
 	const char *status;
-	if (r < 0 || fs_load(dfd, &s, buf) < 0 || !s.have_hooks || s.poststart || !(status = fs_status(dfd, &s)) ||
+	if (fs_load(dfd, &s, buf) < 0 || !s.have_hooks || s.poststart || !(status = fs_status(dfd, &s)) ||
 	    strcmp(status, "created"))
 		goto go;
 	// The pidfd first: opening the FIFO releases the init, and a short
