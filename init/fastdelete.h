@@ -168,6 +168,8 @@ static void fast_delete(int argc, char **argv, int verb, const char *root, const
 	} else if (strcmp(status, "stopped") && strcmp(status, "creating")) {
 		goto go; // running or paused: --force kills, else an error
 	}
+	// "creating" is only our own lock: the create that wrote that phase is
+	// gone and the container is stopped, as the Go delete takes it.
 	if (s.have_cgroup && !s.rootless && fd_remove_cgroup(&s) < 0)
 		goto go;
 	if (fd_remove_dir(dfd, dir) < 0)

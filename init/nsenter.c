@@ -522,6 +522,23 @@ static void nsenter(void)
 	// The Go runtime now starts inside every namespace, in the cgroup.
 }
 
+// fast_cli runs `skiff start`, `skiff list` and `skiff delete` here when it
+// can; it returns when Go must run the command.
+static void fast_cli(int argc, char **argv)
+{
+	const char *root, *log;
+	int explicit_root;
+	int verb = fs_globals(argc, argv, &root, &explicit_root, &log);
+	if (verb < 0)
+		return;
+	if (!strcmp(argv[verb], "start"))
+		fast_start(argc, argv, verb, root, log);
+	else if (!strcmp(argv[verb], "list"))
+		fast_list(argc, argv, verb, root, explicit_root, log);
+	else if (!strcmp(argv[verb], "delete"))
+		fast_delete(argc, argv, verb, root, log);
+}
+
 // glibc passes a constructor the program's argc, argv and environment.
 __attribute__((constructor)) static void skiff_nsenter(int argc, char **argv, char **envp)
 {

@@ -4,8 +4,9 @@
 // Its C constructor (nsenter.c) runs in every skiff invocation before the Go
 // runtime starts: it raises the process's timer slack (libct/timerslack), and
 // returns at once unless it was started as an init (it then enters the
-// namespaces, see nsenter.c), as a parked init (park.h) or as `skiff start`
-// (faststart.h). The Go side (Main) finishes the
+// namespaces, see nsenter.c), as a parked init (park.h), or as `skiff start`,
+// `list` or `delete`, which it does itself when it can (faststart.h,
+// fastlist.h, fastdelete.h). The Go side (Main) finishes the
 // set-up inside the container and execs the workload.
 package containerinit
 
