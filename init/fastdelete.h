@@ -143,8 +143,8 @@ static void fast_delete(int argc, char **argv, int verb, const char *root, const
 	static struct fs_state s;
 	static char buf[FS_STATE_MAX];
 	const char *status;
-	if (fs_load(dfd, &s, buf) < 0 || !s.have_hooks || s.poststop || s.shared_pidns || s.rootless ||
-	    s.too_many || !(status = fs_status(dfd, &s)))
+	if (fs_load(dfd, "state.json", &s, buf) < 0 || !s.have_hooks || s.poststop || s.shared_pidns || s.rootless ||
+	    s.too_many || !(status = fs_status(dfd, ".", &s)))
 		goto go;
 	if (!strcmp(status, "created")) {
 		int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s.pid, 0);

@@ -367,32 +367,27 @@ static int fs_state_field(struct fs_json *j, const char *key, void *arg)
 }
 
 // fs_read_small reads a whole file of at most max-1 bytes into buf
-// (NUL-terminated); -1 if it cannot or it is larger.
+// (NUL-terminated); -1 if it cannot or it is larger. One read: a short read
+// of a regular file is its end, and so is one of a /proc or cgroup file
+// that shows a single record (stat, freezer.state, cgroup.freeze); of
+// cgroup.procs, whether it is empty is all that is asked.
 static ssize_t fs_read_small(int dirfd, const char *path, char *buf, size_t max)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	size_t n = 0;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, max - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == max - 1) {
-			close(fd);
-			return -1;
-		}
-	}
+	ssize_t r;
+	do
+		r = read(fd, buf, max - 1);
+	while (r < 0 && errno == EINTR);
+	int err = errno;
 	close(fd);
-	buf[n] = '\0';
-	return (ssize_t)n;
+	if (r < 0 || (size_t)r == max - 1) {
+		errno = r < 0 ? err : EFBIG;
+		return -1;
+	}
+	buf[r] = '\0';
+	return r;
 }
 
 // fs_proc_alive: pid is the process that started at start, and not a zombie
@@ -538,12 +533,12 @@ static int fs_open_log(const char *log)
 
 // fs_status is the container's status (libct's Container.Status) from its
 // state, or NULL when the Go side must tell (a phase or cgroup not known
-// here). dfd is the container's state directory.
-static const char *fs_status(int dfd, struct fs_state *s)
+// here). dir is the container's state directory, relative to at.
+static const char *fs_status(int at, const char *dir, struct fs_state *s)
 {
 	if (!strcmp(s->phase, "creating")) {
 		// create is running (it holds the lock), or was killed.
-		int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int fd = openat(at, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		int held = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 		if (fd >= 0)
 			close(fd);
@@ -559,13 +554,17 @@ static const char *fs_status(int dfd, struct fs_state *s)
 	if (f)
 		return "paused";
 	struct stat st;
-	return fstatat(dfd, "exec.fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
+	char fifo[FS_PATH_MAX + 16];
+	if ((size_t)snprintf(fifo, sizeof(fifo), "%s/exec.fifo", dir) >= sizeof(fifo))
+		return NULL;
+	return fstatat(at, fifo, &st, AT_SYMLINK_NOFOLLOW) == 0 ? "created" : "running";
 }
 
-// fs_load reads dfd's state.json into s (zeroed, or from an earlier
-// fs_load), with buf (FS_STATE_MAX bytes) to hold it: 0, or -1 (ENOENT in
-// errno when there is none).
-static int fs_load(int dfd, struct fs_state *s, char *buf)
+// fs_load reads the state file (state.json of a container's directory,
+// relative to at) into s (zeroed, or from an earlier fs_load), with buf
+// (FS_STATE_MAX bytes) to hold it: 0, or -1 (ENOENT in errno when there is
+// none).
+static int fs_load(int at, const char *file, struct fs_state *s, char *buf)
 {
 	struct fs_json j;
 	for (int i = 0; i < s->npaths; i++)
@@ -574,7 +573,7 @@ static int fs_load(int dfd, struct fs_state *s, char *buf)
 		free(s->parents[i]);
 	memset(s, 0, sizeof(*s));
 	errno = 0;
-	ssize_t n = fs_read_small(dfd, "state.json", buf, FS_STATE_MAX);
+	ssize_t n = fs_read_small(at, file, buf, FS_STATE_MAX);
 	if (n < 0)
 		return -1;
 	j.p = buf, j.end = buf + n;
@@ -624,7 +623,7 @@ static void fast_start(int argc, char **argv, int verb, const char *root, const 
 	static struct fs_state s;
 	static char buf[FS_STATE_MAX];
 	const char *status;
-	if (fs_load(dfd, &s, buf) < 0 || !s.have_hooks || s.poststart || !(status = fs_status(dfd, &s)) ||
+	if (fs_load(dfd, "state.json", &s, buf) < 0 || !s.have_hooks || s.poststart || !(status = fs_status(dfd, ".", &s)) ||
 	    strcmp(status, "created"))
 		goto go;
 	// The pidfd first: opening the FIFO releases the init, and a short

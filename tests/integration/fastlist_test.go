@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // `skiff list` runs in the constructor (init/fastlist.h) when it can, and in
@@ -22,6 +25,26 @@ func listIn(b *Bundle, mode string, args ...string) Result {
 		b.Env = append(append([]string(nil), saved...), "SKIFF_LIST=go")
 	}
 	return b.Skiff(append([]string{"list"}, args...)...)
+}
+
+// listOnCPUs runs the constructor's list with only the given CPUs: the
+// child inherits the affinity of the thread that forks it.
+func listOnCPUs(t *testing.T, b *Bundle, cpus []int) Result {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var saved, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &saved); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.SchedSetaffinity(0, &saved)
+	return listIn(b, "c")
 }
 
 // fakeState makes a container directory in b's root by hand.
@@ -94,6 +117,29 @@ func TestListIsTheSameInCAndGo(t *testing.T) {
 		}
 		if c.Code != 0 || c.Stderr != "" {
 			t.Errorf("list %v: %s", args, c)
+		}
+	}
+	// The constructor starts its workers each on a CPU of its own (the
+	// process's CPUs less the creator's): on one CPU there are none, on
+	// a set without CPU 0 they use the others.
+	all := listIn(created, "go")
+	var mask unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &mask); err != nil {
+		t.Fatal(err)
+	}
+	var cpus []int
+	for c := 0; c < len(mask)*64; c++ {
+		if mask.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	sets := [][]int{cpus[:1], cpus[len(cpus)-1:]}
+	if len(cpus) > 2 {
+		sets = append(sets, cpus[1:])
+	}
+	for _, set := range sets {
+		if c := listOnCPUs(t, created, set); c != all {
+			t.Errorf("list on CPUs %v differs:\nconstructor: %s\nGo:          %s", set, c, all)
 		}
 	}
 	table := listIn(created, "c").Stdout
