@@ -33,6 +33,7 @@
 #define FS_STATE_MAX (64 << 10)
 #define FS_PATH_MAX 4096
 #define FS_MAX_PATHS 32
+#define FS_MAX_ANNOTATIONS 256
 
 // skiff_start_error is the message of a fast start that failed after the
 // init's byte was read; NULL otherwise (init/nsenter.go).
@@ -55,7 +56,15 @@ struct fs_state {
 	int npaths, nparents, too_many;
 	char *path_names[FS_MAX_PATHS], *paths[FS_MAX_PATHS], *parents[FS_MAX_PATHS];
 	int shared_pidns, rootless, poststop;
+	// For state (faststate.h), read only when fs_want_state is set.
+	char oci_version[64];
+	char rootfs[FS_PATH_MAX];
+	int nann;
+	char *ann_keys[FS_MAX_ANNOTATIONS], *ann_values[FS_MAX_ANNOTATIONS];
 };
+
+// fs_want_state: the reader keeps what `state` prints (faststate.h).
+static int fs_want_state;
 
 // A reader of exactly the JSON that state.json holds: a value it cannot
 // read makes the whole file unreadable here (-1), and Go reads it instead.
@@ -331,10 +340,54 @@ static int fs_hooks_field(struct fs_json *j, const char *key, void *arg)
 	return fs_skip(j, 1);
 }
 
+// fs_annotations reads the annotations object (fs_want_state): any key or
+// value fs_str cannot read, too many of them, or one named twice makes the
+// state Go's to print.
+static int fs_annotations(struct fs_json *j, struct fs_state *s)
+{
+	static char k[FS_PATH_MAX], v[FS_PATH_MAX];
+	if (fs_word(j, "null") == 0)
+		return 0;
+	if (fs_eat(j, '{') < 0)
+		return -1;
+	fs_ws(j);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return 0;
+	}
+	for (;;) {
+		if (fs_str(j, k, sizeof(k)) < 0 || fs_eat(j, ':') < 0 || fs_str(j, v, sizeof(v)) < 0 ||
+		    s->nann == FS_MAX_ANNOTATIONS)
+			return -1;
+		for (int i = 0; i < s->nann; i++)
+			if (!strcmp(s->ann_keys[i], k))
+				return -1;
+		if (!(s->ann_keys[s->nann] = strdup(k)) || !(s->ann_values[s->nann] = strdup(v))) {
+			free(s->ann_keys[s->nann]);
+			return -1;
+		}
+		s->nann++;
+		fs_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		return fs_eat(j, '}');
+	}
+}
+
 static int fs_state_field(struct fs_json *j, const char *key, void *arg)
 {
 	struct fs_state *s = arg;
 	unsigned long long v;
+	if (fs_want_state) {
+		if (!strcmp(key, "ociVersion"))
+			return fs_str(j, s->oci_version, sizeof(s->oci_version));
+		if (!strcmp(key, "rootfs"))
+			return fs_str(j, s->rootfs, sizeof(s->rootfs));
+		if (!strcmp(key, "annotations"))
+			return fs_annotations(j, s);
+	}
 	if (!strcmp(key, "phase"))
 		return fs_str(j, s->phase, sizeof(s->phase));
 	if (!strcmp(key, "bundle"))
@@ -571,6 +624,8 @@ static int fs_load(int at, const char *file, struct fs_state *s, char *buf)
 		free(s->paths[i]), free(s->path_names[i]);
 	for (int i = 0; i < s->nparents; i++)
 		free(s->parents[i]);
+	for (int i = 0; i < s->nann; i++)
+		free(s->ann_keys[i]), free(s->ann_values[i]);
 	memset(s, 0, sizeof(*s));
 	errno = 0;
 	ssize_t n = fs_read_small(at, file, buf, FS_STATE_MAX);

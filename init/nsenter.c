@@ -93,6 +93,7 @@ static int parse_long(const char *s, long long min, long long max, long long *ou
 #include "faststart.h"
 #include "fastdelete.h"
 #include "fastlist.h"
+#include "faststate.h"
 
 struct nsjoin {
 	int fd;
@@ -522,7 +523,7 @@ static void nsenter(void)
 	// The Go runtime now starts inside every namespace, in the cgroup.
 }
 
-// fast_cli runs `skiff start`, `skiff list` and `skiff delete` here when it
+// fast_cli runs `skiff start`, `list`, `delete` and `state` here when it
 // can; it returns when Go must run the command.
 static void fast_cli(int argc, char **argv)
 {
@@ -537,6 +538,8 @@ static void fast_cli(int argc, char **argv)
 		fast_list(argc, argv, verb, root, explicit_root, log);
 	else if (!strcmp(argv[verb], "delete"))
 		fast_delete(argc, argv, verb, root, log);
+	else if (!strcmp(argv[verb], "state"))
+		fast_state(argc, argv, verb, root, log);
 }
 
 // glibc passes a constructor the program's argc, argv and environment.
@@ -546,9 +549,9 @@ __attribute__((constructor)) static void skiff_nsenter(int argc, char **argv, ch
 	// gets it.
 	if (envp && envp[0] && !strncmp(envp[0], "_SKIFF_PARK=", 12))
 		park(argc, argv, envp);
-	// `skiff start`, `list` and `delete` (faststart.h, fastlist.h,
-	// fastdelete.h): return only when Go must do it (or, for start,
-	// report how it failed).
+	// `skiff start`, `list`, `delete` and `state` (faststart.h,
+	// fastlist.h, fastdelete.h, faststate.h): return only when Go must do
+	// it (or, for start, report how it failed).
 	if (argc > 1 && !getenv("_SKIFF_BOOTSTRAP"))
 		fast_cli(argc, argv);
 	raise_timerslack();

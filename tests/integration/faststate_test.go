@@ -1,0 +1,139 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// `skiff state` runs in the constructor (init/faststate.h) when it can, and
+// in Go with SKIFF_STATE=go or whenever the constructor leaves it to Go.
+
+// stateIn runs `state args...` in the constructor ("c") or in Go. It also
+// tells whether a Go runtime started: with GODEBUG=inittrace=1 (a second
+// run) the runtime prints a line for every package it initialises.
+func stateIn(t *testing.T, b *Bundle, mode string, args ...string) (Result, bool) {
+	t.Helper()
+	run := func(env ...string) Result {
+		cmd := b.command(append([]string{"state"}, args...)...)
+		cmd.Env = append(cmd.Environ(), env...)
+		if mode == "go" {
+			cmd.Env = append(cmd.Env, "SKIFF_STATE=go")
+		}
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		r := Result{Stdout: out.String(), Stderr: errb.String()}
+		if err != nil {
+			ee, ok := err.(interface{ ExitCode() int })
+			if !ok {
+				t.Fatalf("skiff state %v: %v", args, err)
+			}
+			r.Code = ee.ExitCode()
+		}
+		return r
+	}
+	r := run()
+	return r, strings.Contains(run("GODEBUG=inittrace=1").Stderr, "init runtime @")
+}
+
+// The OCI state of a container in every status, with and without
+// annotations, is the same, byte for byte, from the constructor and Go,
+// and the constructor's starts no Go runtime.
+func TestStateIsTheSameInCAndGo(t *testing.T) {
+	created := newBundle(t, "sleep", "100")
+	created.Spec.Annotations = map[string]string{
+		"org.example.z":   "last",
+		"a":               "",
+		"quotes":          `say "hi" \ back`,
+		"org.example/key": "value with spaces",
+	}
+	created.Save()
+	root := created.Root
+	shared := func(args ...string) *Bundle {
+		b := newBundle(t, args...)
+		b.Root = root
+		return b
+	}
+	running, stopped, paused := shared("sleep", "100"), shared("true"), shared("sleep", "100")
+	for _, b := range []*Bundle{created, running, stopped, paused} {
+		b.MustSkiff("create", "--bundle", b.Dir, b.ID)
+	}
+	for _, b := range []*Bundle{running, stopped, paused} {
+		b.MustSkiff("start", b.ID)
+	}
+	paused.MustSkiff("pause", paused.ID)
+	waitFor(t, 5*time.Second, "the short workload to exit", func() bool { return stopped.Status() == "stopped" })
+
+	// A create in progress holds its directory's lock; one that was
+	// killed does not.
+	held := fakeState(t, created, "a-creating", fmt.Sprintf(creatingState, "a-creating", "a"))
+	lock, err := os.Open(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	fakeState(t, created, "b-killed-create", fmt.Sprintf(creatingState, "b-killed-create", "b"))
+
+	for id, want := range map[string]string{
+		created.ID: "created", running.ID: "running", stopped.ID: "stopped", paused.ID: "paused",
+		"a-creating": "creating", "b-killed-create": "stopped",
+	} {
+		c, goRan := stateIn(t, created, "c", id)
+		g, _ := stateIn(t, created, "go", id)
+		if c != g {
+			t.Errorf("state %s differs:\nconstructor: %s\nGo:          %s", id, c, g)
+		}
+		if c.Code != 0 || c.Stderr != "" {
+			t.Errorf("state %s: %s", id, c)
+		}
+		contains(t, c.Stdout, fmt.Sprintf(`"status": %q`, want))
+		if goRan {
+			t.Errorf("state %s started a Go runtime: not the constructor's state", id)
+		}
+	}
+	c, _ := stateIn(t, created, "c", created.ID)
+	t.Logf("state:\n%s", c.Stdout)
+	contains(t, c.Stdout, `"quotes": "say \"hi\" \\ back"`)
+	if strings.Index(c.Stdout, `"a": ""`) > strings.Index(c.Stdout, `"org.example.z"`) {
+		t.Errorf("annotations not in the order of their names:\n%s", c.Stdout)
+	}
+	if strings.HasSuffix(c.Stdout, "\n") {
+		t.Errorf("state ends with a newline (runc's does not)")
+	}
+}
+
+// What the constructor leaves to Go comes out the same: strings Go escapes
+// in ways it does not (HTML characters are stored escaped, non-ASCII is
+// checked as UTF-8), and every error.
+func TestStateLeftToGo(t *testing.T) {
+	b := newBundle(t, "sleep", "100")
+	b.Spec.Annotations = map[string]string{"html": "<a href=x>&</a>", "utf8": "grüße", "bad": "\xff"}
+	b.Save()
+	b.MustSkiff("create", "--bundle", b.Dir, b.ID)
+	fakeState(t, b, "corrupt", `{"id":"corrupt","phase":`)
+	for _, args := range [][]string{{b.ID}, {"corrupt"}, {"missing"}, {"bad/id"}, {}, {b.ID, "extra"}, {"--help"}} {
+		c, goRan := stateIn(t, b, "c", args...)
+		g, _ := stateIn(t, b, "go", args...)
+		if c != g {
+			t.Errorf("state %v differs:\nconstructor: %s\nGo:          %s", args, c, g)
+		}
+		if !goRan {
+			t.Errorf("state %v started no Go runtime: the constructor printed it", args)
+		}
+	}
+	c, _ := stateIn(t, b, "c", b.ID)
+	contains(t, c.Stdout, `"html": "\u003ca href=x\u003e\u0026\u003c/a\u003e"`)
+	contains(t, c.Stdout, `"utf8": "grüße"`)
+	for _, args := range [][]string{{"missing"}, {"bad/id"}, {}} {
+		if r, _ := stateIn(t, b, "c", args...); r.Code == 0 || r.Stderr == "" {
+			t.Errorf("state %v: want an error, got %s", args, r)
+		}
+	}
+}
