@@ -94,6 +94,7 @@ static int parse_long(const char *s, long long min, long long max, long long *ou
 #include "fastdelete.h"
 #include "fastlist.h"
 #include "faststate.h"
+#include "fastkill.h"
 
 struct nsjoin {
 	int fd;
@@ -523,8 +524,8 @@ static void nsenter(void)
 	// The Go runtime now starts inside every namespace, in the cgroup.
 }
 
-// fast_cli runs `skiff start`, `list`, `delete` and `state` here when it
-// can; it returns when Go must run the command.
+// fast_cli runs `skiff start`, `list`, `delete`, `state` and `kill` here
+// when it can; it returns when Go must run the command.
 static void fast_cli(int argc, char **argv)
 {
 	const char *root, *log;
@@ -540,6 +541,8 @@ static void fast_cli(int argc, char **argv)
 		fast_delete(argc, argv, verb, root, log);
 	else if (!strcmp(argv[verb], "state"))
 		fast_state(argc, argv, verb, root, log);
+	else if (!strcmp(argv[verb], "kill"))
+		fast_kill(argc, argv, verb, root, log);
 }
 
 // glibc passes a constructor the program's argc, argv and environment.
@@ -549,9 +552,9 @@ __attribute__((constructor)) static void skiff_nsenter(int argc, char **argv, ch
 	// gets it.
 	if (envp && envp[0] && !strncmp(envp[0], "_SKIFF_PARK=", 12))
 		park(argc, argv, envp);
-	// `skiff start`, `list`, `delete` and `state` (faststart.h,
-	// fastlist.h, fastdelete.h, faststate.h): return only when Go must do
-	// it (or, for start, report how it failed).
+	// `skiff start`, `list`, `delete`, `state` and `kill` (faststart.h,
+	// fastlist.h, fastdelete.h, faststate.h, fastkill.h): return only when
+	// Go must do it (or, for start, report how it failed).
 	if (argc > 1 && !getenv("_SKIFF_BOOTSTRAP"))
 		fast_cli(argc, argv);
 	raise_timerslack();

@@ -12,32 +12,44 @@ import (
 // `skiff state` runs in the constructor (init/faststate.h) when it can, and
 // in Go with SKIFF_STATE=go or whenever the constructor leaves it to Go.
 
-// stateIn runs `state args...` in the constructor ("c") or in Go. It also
-// tells whether a Go runtime started: with GODEBUG=inittrace=1 (a second
-// run) the runtime prints a line for every package it initialises.
+// onRoad runs skiff with env added and tells whether a Go runtime started:
+// with GODEBUG=inittrace=1 the runtime prints a line to stderr for every
+// package it initialises, which are taken out of the result.
+func onRoad(t *testing.T, b *Bundle, env []string, args ...string) (Result, bool) {
+	t.Helper()
+	cmd := b.command(args...)
+	cmd.Env = append(append(cmd.Environ(), env...), "GODEBUG=inittrace=1")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := Result{Stdout: out.String()}
+	if err != nil {
+		ee, ok := err.(interface{ ExitCode() int })
+		if !ok {
+			t.Fatalf("skiff %v: %v", args, err)
+		}
+		r.Code = ee.ExitCode()
+	}
+	goRan := false
+	for _, line := range strings.SplitAfter(errb.String(), "\n") {
+		if strings.HasPrefix(line, "init ") && strings.Contains(line, " @") && strings.Contains(line, " ms clock") {
+			goRan = true
+			continue
+		}
+		r.Stderr += line
+	}
+	return r, goRan
+}
+
+// stateIn runs `state args...` in the constructor ("c") or in Go, and
+// tells whether a Go runtime started.
 func stateIn(t *testing.T, b *Bundle, mode string, args ...string) (Result, bool) {
 	t.Helper()
-	run := func(env ...string) Result {
-		cmd := b.command(append([]string{"state"}, args...)...)
-		cmd.Env = append(cmd.Environ(), env...)
-		if mode == "go" {
-			cmd.Env = append(cmd.Env, "SKIFF_STATE=go")
-		}
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		r := Result{Stdout: out.String(), Stderr: errb.String()}
-		if err != nil {
-			ee, ok := err.(interface{ ExitCode() int })
-			if !ok {
-				t.Fatalf("skiff state %v: %v", args, err)
-			}
-			r.Code = ee.ExitCode()
-		}
-		return r
+	var env []string
+	if mode == "go" {
+		env = []string{"SKIFF_STATE=go"}
 	}
-	r := run()
-	return r, strings.Contains(run("GODEBUG=inittrace=1").Stderr, "init runtime @")
+	return onRoad(t, b, env, append([]string{"state"}, args...)...)
 }
 
 // The OCI state of a container in every status, with and without
