@@ -14,7 +14,8 @@ import (
 
 // onRoad runs skiff with env added and tells whether a Go runtime started:
 // with GODEBUG=inittrace=1 the runtime prints a line to stderr for every
-// package it initialises, which are taken out of the result.
+// package it initialises, which are taken out of the result (and so are
+// the log lines' times).
 func onRoad(t *testing.T, b *Bundle, env []string, args ...string) (Result, bool) {
 	t.Helper()
 	cmd := b.command(args...)
@@ -38,6 +39,7 @@ func onRoad(t *testing.T, b *Bundle, env []string, args ...string) (Result, bool
 		}
 		r.Stderr += line
 	}
+	r.Stderr = logTime.ReplaceAllString(r.Stderr, "")
 	return r, goRan
 }
 
