@@ -147,13 +147,22 @@ func (s *spawn) begin() (*booting, error) {
 		return nil, fmt.Errorf("prepare a sealed copy of skiff to run as the container's init: %w", err)
 	}
 	phase.Mark("spawn: sealed exe")
-	defer exe.Close()
+	// Released in the background once the init is started (its unmount
+	// waits for an RCU grace period, View.Close), else here.
+	background := false
+	defer func() {
+		if background {
+			go exe.Close()
+		} else {
+			exe.Close()
+		}
+	}()
 	parent, child, err := proto.Pair()
 	if err != nil {
 		return nil, err
 	}
 	sockFd := s.addFile(child.File(), true)
-	exeFd := s.addFile(exe, false)
+	exeFd := s.addFile(exe.File, false)
 
 	// nil stdio means ours (inherit).
 	for i, def := range []*os.File{os.Stdin, os.Stdout, os.Stderr} {
@@ -206,6 +215,7 @@ func (s *spawn) begin() (*booting, error) {
 		parent.Close()
 		return nil, fmt.Errorf("start the container's init: %w", err)
 	}
+	background = true
 	b := &booting{s: s, first: newForked(pid), p: &started{pid: pid, pidfd: -1, conn: parent}}
 	if s.attach != nil {
 		if err := s.attach(b.first.pid); err != nil {
