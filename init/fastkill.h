@@ -61,19 +61,11 @@ static void fast_kill(int argc, char **argv, int verb, const char *root, const c
 			return;
 	const char *id = argv[verb + 1];
 	int sig = nargs == 2 ? fk_signal(argv[verb + 2]) : SIGTERM;
-	char dir[FS_PATH_MAX];
-	if (sig < 0 || !fs_valid_id(id) || fs_open_log(log) < 0 ||
-	    (size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
-		return;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	if (sig < 0 || !fs_valid_id(id) || fs_open_log(log) < 0)
 		return;
 	static struct fs_state s;
 	static char buf[FS_STATE_MAX];
-	const char *status = NULL;
-	if (fs_load(dfd, "state.json", &s, buf) == 0)
-		status = fs_status(dfd, ".", &s);
-	close(dfd);
+	const char *status = fs_load_status(root, id, &s, buf);
 	if (!status || (strcmp(status, "created") && strcmp(status, "running")) || s.shared_pidns || s.pid <= 0)
 		return;
 	// The pidfd first, then the start time: the pid cannot be reused while

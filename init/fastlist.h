@@ -393,15 +393,7 @@ static void fast_list(int argc, char **argv, int verb, const char *root, int exp
 				goto go;
 		}
 	}
-	for (size_t off = 0; off < out.len;) {
-		ssize_t w = write(1, out.p + off, out.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			_exit(1); // as Go's list, which fails on a write error
-		off += (size_t)w;
-	}
-	_exit(0);
+	fs_print_exit(out.p, out.len);
 
 go:
 	// The Go list starts over; what was allocated here is left (a few KB).

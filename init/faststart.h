@@ -638,6 +638,39 @@ static int fs_load(int at, const char *file, struct fs_state *s, char *buf)
 	return 0;
 }
 
+// fs_print_exit writes out to stdout and exits 0; 1 on a write error, as
+// the Go commands fail on one (list, state).
+static void fs_print_exit(const char *p, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(1, p + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			_exit(1);
+		off += (size_t)w;
+	}
+	_exit(0);
+}
+
+// fs_load_status reads root/id's state into s (buf: FS_STATE_MAX bytes)
+// without its lock, as libct.Load does, and returns its status, or NULL
+// when the Go side must tell (no such container included).
+static const char *fs_load_status(const char *root, const char *id, struct fs_state *s, char *buf)
+{
+	char dir[FS_PATH_MAX];
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
+		return NULL;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return NULL;
+	const char *status = NULL;
+	if (fs_load(dfd, "state.json", s, buf) == 0)
+		status = fs_status(dfd, ".", s);
+	close(dfd);
+	return status;
+}
+
 // fs_open_locked opens root/id (its path left in dir, FS_PATH_MAX bytes)
 // and takes the container's lock, as state.Open does: the fd, or -1.
 static int fs_open_locked(const char *root, const char *id, char *dir)

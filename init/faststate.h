@@ -95,19 +95,12 @@ static void fast_state(int argc, char **argv, int verb, const char *root, const 
 	if (verb + 2 != argc || !fs_valid_id(argv[verb + 1]) || (env && !strcmp(env, "go")))
 		return;
 	const char *id = argv[verb + 1];
-	char dir[FS_PATH_MAX];
-	if (fs_open_log(log) < 0 || (size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
-		return;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
+	if (fs_open_log(log) < 0)
 		return;
 	static struct fs_state s;
 	static char buf[FS_STATE_MAX];
 	fs_want_state = 1;
-	const char *status = NULL;
-	if (fs_load(dfd, "state.json", &s, buf) == 0)
-		status = fs_status(dfd, ".", &s);
-	close(dfd);
+	const char *status = fs_load_status(root, id, &s, buf);
 	fs_want_state = 0;
 	if (!status || !fl_rfc3339nano(s.created))
 		return;
@@ -154,13 +147,5 @@ static void fast_state(int argc, char **argv, int verb, const char *root, const 
 		free(out.p);
 		return;
 	}
-	for (size_t off = 0; off < out.len;) {
-		ssize_t w = write(1, out.p + off, out.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			_exit(1); // as Go's state, which fails on a write error
-		off += (size_t)w;
-	}
-	_exit(0);
+	fs_print_exit(out.p, out.len);
 }

@@ -65,17 +65,23 @@ func fakeState(t *testing.T, b *Bundle, name, stateJSON string) string {
 
 const creatingState = `{"id":"%s","phase":"creating","ociVersion":"1.3.0","bundle":"/b/%s","rootfs":"/b/rootfs","created":"2026-01-02T03:04:05.5Z","hooks":{}}`
 
-// One root with a container in every status, and what else a root may
-// hold: list prints the same, byte for byte, from the constructor and Go.
-func TestListIsTheSameInCAndGo(t *testing.T) {
-	created := newBundle(t, "sleep", "100")
-	root := created.Root
+// everyStatus makes four containers in one root (created, with the given
+// annotations, running, stopped, paused) and two more state directories:
+// a-creating, whose create holds its lock, and b-killed-create, whose
+// create was killed.
+func everyStatus(t *testing.T, annotations map[string]string) (created, running, stopped, paused *Bundle) {
+	t.Helper()
+	created = newBundle(t, "sleep", "100")
+	if annotations != nil {
+		created.Spec.Annotations = annotations
+		created.Save()
+	}
 	shared := func(args ...string) *Bundle {
 		b := newBundle(t, args...)
-		b.Root = root
+		b.Root = created.Root
 		return b
 	}
-	running, stopped, paused := shared("sleep", "100"), shared("true"), shared("sleep", "100")
+	running, stopped, paused = shared("sleep", "100"), shared("true"), shared("sleep", "100")
 	for _, b := range []*Bundle{created, running, stopped, paused} {
 		b.MustSkiff("create", "--bundle", b.Dir, b.ID)
 	}
@@ -85,18 +91,23 @@ func TestListIsTheSameInCAndGo(t *testing.T) {
 	paused.MustSkiff("pause", paused.ID)
 	waitFor(t, 5*time.Second, "the short workload to exit", func() bool { return stopped.Status() == "stopped" })
 
-	// A create in progress holds its directory's lock; one that was
-	// killed does not.
 	held := fakeState(t, created, "a-creating", fmt.Sprintf(creatingState, "a-creating", "a"))
 	lock, err := os.Open(held)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close()
+	t.Cleanup(func() { lock.Close() })
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
 	fakeState(t, created, "b-killed-create", fmt.Sprintf(creatingState, "b-killed-create", "b"))
+	return created, running, stopped, paused
+}
+
+// One root with a container in every status, and what else a root may
+// hold: list prints the same, byte for byte, from the constructor and Go.
+func TestListIsTheSameInCAndGo(t *testing.T) {
+	created, running, stopped, paused := everyStatus(t, nil)
 	// Enough of them for the constructor's list to share them out among
 	// its workers (one for every 16).
 	for i := range 40 {
@@ -105,10 +116,10 @@ func TestListIsTheSameInCAndGo(t *testing.T) {
 	}
 	fakeState(t, created, "c-no-state-yet", "")
 	fakeState(t, created, ".hidden", fmt.Sprintf(creatingState, "hidden", "h"))
-	if err := os.WriteFile(filepath.Join(root, "d-a-file"), nil, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(created.Root, "d-a-file"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(filepath.Join(root, "d-a-file"))
+	defer os.Remove(filepath.Join(created.Root, "d-a-file"))
 
 	for _, args := range [][]string{nil, {"-q"}, {"--quiet"}, {"--format", "table"}, {"-f=table"}} {
 		c, g := listIn(created, "c", args...), listIn(created, "go", args...)

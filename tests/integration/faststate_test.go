@@ -2,11 +2,8 @@ package integration
 
 import (
 	"fmt"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // `skiff state` runs in the constructor (init/faststate.h) when it can, and
@@ -58,42 +55,12 @@ func stateIn(t *testing.T, b *Bundle, mode string, args ...string) (Result, bool
 // annotations, is the same, byte for byte, from the constructor and Go,
 // and the constructor's starts no Go runtime.
 func TestStateIsTheSameInCAndGo(t *testing.T) {
-	created := newBundle(t, "sleep", "100")
-	created.Spec.Annotations = map[string]string{
+	created, running, stopped, paused := everyStatus(t, map[string]string{
 		"org.example.z":   "last",
 		"a":               "",
 		"quotes":          `say "hi" \ back`,
 		"org.example/key": "value with spaces",
-	}
-	created.Save()
-	root := created.Root
-	shared := func(args ...string) *Bundle {
-		b := newBundle(t, args...)
-		b.Root = root
-		return b
-	}
-	running, stopped, paused := shared("sleep", "100"), shared("true"), shared("sleep", "100")
-	for _, b := range []*Bundle{created, running, stopped, paused} {
-		b.MustSkiff("create", "--bundle", b.Dir, b.ID)
-	}
-	for _, b := range []*Bundle{running, stopped, paused} {
-		b.MustSkiff("start", b.ID)
-	}
-	paused.MustSkiff("pause", paused.ID)
-	waitFor(t, 5*time.Second, "the short workload to exit", func() bool { return stopped.Status() == "stopped" })
-
-	// A create in progress holds its directory's lock; one that was
-	// killed does not.
-	held := fakeState(t, created, "a-creating", fmt.Sprintf(creatingState, "a-creating", "a"))
-	lock, err := os.Open(held)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	fakeState(t, created, "b-killed-create", fmt.Sprintf(creatingState, "b-killed-create", "b"))
+	})
 
 	for id, want := range map[string]string{
 		created.ID: "created", running.ID: "running", stopped.ID: "stopped", paused.ID: "paused",
