@@ -224,7 +224,7 @@ static int fs_skip(struct fs_json *j, int depth)
 // fs_object calls field for every key of an object; field reads the value.
 static int fs_object(struct fs_json *j, int (*field)(struct fs_json *, const char *, void *), void *arg)
 {
-	char key[64];
+	char key[FS_PATH_MAX]; // annotations' names are long
 	if (fs_eat(j, '{') < 0)
 		return -1;
 	fs_ws(j);
@@ -340,40 +340,24 @@ static int fs_hooks_field(struct fs_json *j, const char *key, void *arg)
 	return fs_skip(j, 1);
 }
 
-// fs_annotations reads the annotations object (fs_want_state): any key or
-// value fs_str cannot read, too many of them, or one named twice makes the
-// state Go's to print.
-static int fs_annotations(struct fs_json *j, struct fs_state *s)
+// fs_annotation keeps one annotation (fs_want_state): a name fs_object
+// could not read ("\1"), a value fs_str cannot, too many of them, or one
+// named twice makes the state Go's to print.
+static int fs_annotation(struct fs_json *j, const char *key, void *arg)
 {
-	static char k[FS_PATH_MAX], v[FS_PATH_MAX];
-	if (fs_word(j, "null") == 0)
-		return 0;
-	if (fs_eat(j, '{') < 0)
+	static char v[FS_PATH_MAX];
+	struct fs_state *s = arg;
+	if (key[0] == '\1' || fs_str(j, v, sizeof(v)) < 0 || s->nann == FS_MAX_ANNOTATIONS)
 		return -1;
-	fs_ws(j);
-	if (j->p < j->end && *j->p == '}') {
-		j->p++;
-		return 0;
-	}
-	for (;;) {
-		if (fs_str(j, k, sizeof(k)) < 0 || fs_eat(j, ':') < 0 || fs_str(j, v, sizeof(v)) < 0 ||
-		    s->nann == FS_MAX_ANNOTATIONS)
+	for (int i = 0; i < s->nann; i++)
+		if (!strcmp(s->ann_keys[i], key))
 			return -1;
-		for (int i = 0; i < s->nann; i++)
-			if (!strcmp(s->ann_keys[i], k))
-				return -1;
-		if (!(s->ann_keys[s->nann] = strdup(k)) || !(s->ann_values[s->nann] = strdup(v))) {
-			free(s->ann_keys[s->nann]);
-			return -1;
-		}
-		s->nann++;
-		fs_ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		return fs_eat(j, '}');
+	if (!(s->ann_keys[s->nann] = strdup(key)) || !(s->ann_values[s->nann] = strdup(v))) {
+		free(s->ann_keys[s->nann]);
+		return -1;
 	}
+	s->nann++;
+	return 0;
 }
 
 static int fs_state_field(struct fs_json *j, const char *key, void *arg)
@@ -386,7 +370,7 @@ static int fs_state_field(struct fs_json *j, const char *key, void *arg)
 		if (!strcmp(key, "rootfs"))
 			return fs_str(j, s->rootfs, sizeof(s->rootfs));
 		if (!strcmp(key, "annotations"))
-			return fs_annotations(j, s);
+			return fs_word(j, "null") == 0 ? 0 : fs_object(j, fs_annotation, s);
 	}
 	if (!strcmp(key, "phase"))
 		return fs_str(j, s->phase, sizeof(s->phase));

@@ -8,15 +8,6 @@ import (
 // `skiff kill` runs in the constructor (init/fastkill.h) when it can, and in
 // Go with SKIFF_KILL=go or whenever the constructor leaves it to Go.
 
-func killIn(t *testing.T, b *Bundle, mode string, args ...string) (Result, bool) {
-	t.Helper()
-	var env []string
-	if mode == "go" {
-		env = []string{"SKIFF_KILL=go"}
-	}
-	return onRoad(t, b, env, append([]string{"kill"}, args...)...)
-}
-
 // A signal to a created or running container's init is sent by the
 // constructor: the workload gets it, and no Go runtime starts.
 func TestKillWithoutAGoRuntime(t *testing.T) {
@@ -38,13 +29,13 @@ func TestKillWithoutAGoRuntime(t *testing.T) {
 				b.MustSkiff("start", b.ID)
 			}
 			// Signal 0 only checks that the init is there.
-			if r, goRan := killIn(t, b, "c", b.ID, "0"); r.Code != 0 || goRan {
+			if r, goRan := verbIn(t, b, "c", "kill", b.ID, "0"); r.Code != 0 || goRan {
 				t.Fatalf("kill %s 0: %s (Go runtime: %v)", b.ID, r, goRan)
 			}
 			if s := b.Status(); s != tc.status {
 				t.Fatalf("after signal 0 the container is %s, want %s", s, tc.status)
 			}
-			r, goRan := killIn(t, b, "c", append([]string{b.ID}, tc.args...)...)
+			r, goRan := verbIn(t, b, "c", "kill", append([]string{b.ID}, tc.args...)...)
 			if r.Code != 0 || r.Stdout != "" || r.Stderr != "" {
 				t.Fatalf("kill %v: %s", tc.args, r)
 			}
@@ -73,21 +64,14 @@ func TestKillLeftToGo(t *testing.T) {
 		{stopped.ID}, {"missing"}, {"bad/id"}, {"corrupt"}, {}, {b.ID, "FOO"}, {b.ID, "65"}, {b.ID, "-9"},
 		{b.ID, "0", "extra"}, {b.ID, "RTMIN"}, {"--all", stopped.ID, "0"},
 	} {
-		c, goRanC := killIn(t, b, "c", args...)
-		g, _ := killIn(t, b, "go", args...)
-		if c != g {
-			t.Errorf("kill %v differs:\nconstructor: %s\nGo:          %s", args, c, g)
-		}
-		if !goRanC {
-			t.Errorf("kill %v started no Go runtime: the constructor did it", args)
-		}
+		leftToGo(t, b, "kill", args...)
 	}
 	if s := b.Status(); s != "running" {
 		t.Fatalf("the running container is %s after the refused kills", s)
 	}
 	// Paused: a SIGKILL must thaw it, which Go does.
 	b.MustSkiff("pause", b.ID)
-	if r, goRan := killIn(t, b, "c", b.ID, "KILL"); r.Code != 0 || !goRan {
+	if r, goRan := verbIn(t, b, "c", "kill", b.ID, "KILL"); r.Code != 0 || !goRan {
 		t.Fatalf("kill of a paused container: %s (Go runtime: %v)", r, goRan)
 	}
 	waitFor(t, 5*time.Second, "the paused container to die", func() bool { return b.Status() == "stopped" })

@@ -40,15 +40,29 @@ func onRoad(t *testing.T, b *Bundle, env []string, args ...string) (Result, bool
 	return r, goRan
 }
 
-// stateIn runs `state args...` in the constructor ("c") or in Go, and
-// tells whether a Go runtime started.
-func stateIn(t *testing.T, b *Bundle, mode string, args ...string) (Result, bool) {
+// verbIn runs `verb args...` in the constructor ("c") or in Go (mode "go":
+// SKIFF_<VERB>=go), and tells whether a Go runtime started.
+func verbIn(t *testing.T, b *Bundle, mode, verb string, args ...string) (Result, bool) {
 	t.Helper()
 	var env []string
 	if mode == "go" {
-		env = []string{"SKIFF_STATE=go"}
+		env = []string{"SKIFF_" + strings.ToUpper(verb) + "=go"}
 	}
-	return onRoad(t, b, env, append([]string{"state"}, args...)...)
+	return onRoad(t, b, env, append([]string{verb}, args...)...)
+}
+
+// leftToGo checks that `verb args...` comes out the same on both roads and
+// that the constructor left it to Go.
+func leftToGo(t *testing.T, b *Bundle, verb string, args ...string) {
+	t.Helper()
+	c, goRan := verbIn(t, b, "c", verb, args...)
+	g, _ := verbIn(t, b, "go", verb, args...)
+	if c != g {
+		t.Errorf("%s %v differs:\nconstructor: %s\nGo:          %s", verb, args, c, g)
+	}
+	if !goRan {
+		t.Errorf("%s %v started no Go runtime: the constructor did it", verb, args)
+	}
 }
 
 // The OCI state of a container in every status, with and without
@@ -60,14 +74,16 @@ func TestStateIsTheSameInCAndGo(t *testing.T) {
 		"a":               "",
 		"quotes":          `say "hi" \ back`,
 		"org.example/key": "value with spaces",
+		// Longer than any state field's name.
+		"org.example/" + strings.Repeat("long-", 40): strings.Repeat("v", 300),
 	})
 
 	for id, want := range map[string]string{
 		created.ID: "created", running.ID: "running", stopped.ID: "stopped", paused.ID: "paused",
 		"a-creating": "creating", "b-killed-create": "stopped",
 	} {
-		c, goRan := stateIn(t, created, "c", id)
-		g, _ := stateIn(t, created, "go", id)
+		c, goRan := verbIn(t, created, "c", "state", id)
+		g, _ := verbIn(t, created, "go", "state", id)
 		if c != g {
 			t.Errorf("state %s differs:\nconstructor: %s\nGo:          %s", id, c, g)
 		}
@@ -79,7 +95,7 @@ func TestStateIsTheSameInCAndGo(t *testing.T) {
 			t.Errorf("state %s started a Go runtime: not the constructor's state", id)
 		}
 	}
-	c, _ := stateIn(t, created, "c", created.ID)
+	c, _ := verbIn(t, created, "c", "state", created.ID)
 	t.Logf("state:\n%s", c.Stdout)
 	contains(t, c.Stdout, `"quotes": "say \"hi\" \\ back"`)
 	if strings.Index(c.Stdout, `"a": ""`) > strings.Index(c.Stdout, `"org.example.z"`) {
@@ -100,20 +116,13 @@ func TestStateLeftToGo(t *testing.T) {
 	b.MustSkiff("create", "--bundle", b.Dir, b.ID)
 	fakeState(t, b, "corrupt", `{"id":"corrupt","phase":`)
 	for _, args := range [][]string{{b.ID}, {"corrupt"}, {"missing"}, {"bad/id"}, {}, {b.ID, "extra"}, {"--help"}} {
-		c, goRan := stateIn(t, b, "c", args...)
-		g, _ := stateIn(t, b, "go", args...)
-		if c != g {
-			t.Errorf("state %v differs:\nconstructor: %s\nGo:          %s", args, c, g)
-		}
-		if !goRan {
-			t.Errorf("state %v started no Go runtime: the constructor printed it", args)
-		}
+		leftToGo(t, b, "state", args...)
 	}
-	c, _ := stateIn(t, b, "c", b.ID)
+	c, _ := verbIn(t, b, "c", "state", b.ID)
 	contains(t, c.Stdout, `"html": "\u003ca href=x\u003e\u0026\u003c/a\u003e"`)
 	contains(t, c.Stdout, `"utf8": "grüße"`)
 	for _, args := range [][]string{{"missing"}, {"bad/id"}, {}} {
-		if r, _ := stateIn(t, b, "c", args...); r.Code == 0 || r.Stderr == "" {
+		if r, _ := verbIn(t, b, "c", "state", args...); r.Code == 0 || r.Stderr == "" {
 			t.Errorf("state %v: want an error, got %s", args, r)
 		}
 	}
