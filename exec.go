@@ -91,6 +91,7 @@ func runExec(ctx *cli.Context) (int, error) {
 		PreserveFDs:  ctx.Int("preserve-fds"),
 		IgnorePaused: ctx.Bool("ignore-paused"),
 		Cgroup:       ctx.StringSlice("cgroup"),
+		Plain:        ctx.NumFlags() == 0 && ctx.String("process") == "",
 	}
 	if o.PreserveFDs < 0 {
 		return 0, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)

@@ -95,6 +95,7 @@ static int parse_long(const char *s, long long min, long long max, long long *ou
 #include "fastlist.h"
 #include "faststate.h"
 #include "fastkill.h"
+#include "execparent.h"
 
 struct nsjoin {
 	int fd;
@@ -524,8 +525,8 @@ static void nsenter(void)
 	// The Go runtime now starts inside every namespace, in the cgroup.
 }
 
-// fast_cli runs `skiff start`, `list`, `delete`, `state` and `kill` here
-// when it can; it returns when Go must run the command.
+// fast_cli runs `skiff start`, `list`, `delete`, `state`, `kill` and a
+// plain `exec` here when it can; it returns when Go must run the command.
 static void fast_cli(int argc, char **argv)
 {
 	const char *root, *log;
@@ -543,6 +544,8 @@ static void fast_cli(int argc, char **argv)
 		fast_state(argc, argv, verb, root, log);
 	else if (!strcmp(argv[verb], "kill"))
 		fast_kill(argc, argv, verb, root, log);
+	else if (!strcmp(argv[verb], "exec"))
+		fast_exec(argc, argv, verb, root, log);
 }
 
 // glibc passes a constructor the program's argc, argv and environment.

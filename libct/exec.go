@@ -24,6 +24,9 @@ type ExecOpts struct {
 	IgnorePaused  bool
 	// Cgroup: --cgroup sub-cgroup specs.
 	Cgroup []string
+	// Plain: `skiff exec ID CMD...` without flags; its orders are saved
+	// for the constructor of the next one (exectemplate.go).
+	Plain bool
 }
 
 // Exec starts p inside the running container and returns its pid once
@@ -71,6 +74,7 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 		return -1, errors.New("cannot exec in a stopped container: its init has exited")
 	}
 	sp := &spawn{passFDs: o.PreserveFDs, stdio: o.Stdio, dir: "/", scratch: c.dir}
+	tpl := &execTemplate{}
 	m, err := c.Cgroup()
 	if err != nil {
 		unix.Close(pidfd)
@@ -89,14 +93,17 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 		}
 		for _, f := range att.TaskFiles {
 			sp.directive("cgroup %d", sp.addFile(f, true))
+			tpl.tasks = append(tpl.tasks, f.Name())
 		}
 		if att.Dir != nil {
 			sp.cgroupDir = att.Dir
 			sp.closeAfter = append(sp.closeAfter, att.Dir)
+			tpl.cgroupDir = att.Dir.Name()
 		}
 		if att.NeedApply {
 			sp.attach = m.Apply
 		}
+		tpl.recheck, tpl.volatile = att.Recheck, att.Volatile || att.NeedApply || len(o.Cgroup) > 0
 	}
 	// Join every namespace of the init at once through its pidfd
 	// (race-free against pid reuse, and atomic for the user namespace).
@@ -104,6 +111,7 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 	for _, t := range c.State.Namespaces {
 		flags |= nsFlags[specs.LinuxNamespaceType(t)]
 	}
+	tpl.nsFlags = flags
 	if flags != 0 {
 		sp.directive("setns %d %d", sp.addFile(os.NewFile(uintptr(pidfd), "init-pidfd"), true), flags)
 	} else {
@@ -116,6 +124,7 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 	if p.OOMScoreAdj != nil {
 		sp.directive("oom %d", *p.OOMScoreAdj)
 	}
+	tpl.fork, tpl.oom = sp.fork, p.OOMScoreAdj
 	sp.directive("setsid")
 	cfg := &proto.InitConfig{
 		Mode:         proto.ModeSetns,
@@ -132,8 +141,8 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 		FifoFd:       -1,
 		LogFd:        -1,
 	}
-	if fast && !fastExecDirectives(sp, p, cfg, prog) {
-		fast = false
+	if fast {
+		tpl.orders, fast = fastExecDirectives(sp, p, cfg, prog)
 	}
 	if !fast && o.ConsoleSocket != nil {
 		cfg.ConsoleFd = sp.addFile(o.ConsoleSocket, false)
@@ -163,6 +172,9 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 	if err := c.serveExec(started, s, p); err != nil {
 		started.kill()
 		return -1, c.explainFailure(err, m, "the exec'd process", oomBefore, s)
+	}
+	if fast && o.Plain && !tpl.volatile && !c.opts.Rootless && o.PreserveFDs == 0 {
+		c.saveExecTemplate(tpl)
 	}
 	return started.pid, nil
 }

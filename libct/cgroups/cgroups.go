@@ -82,6 +82,12 @@ type Attachment struct {
 	// NeedApply: Apply(pid) must be called once the child exists (systemd
 	// starts the scope with the pid).
 	NeedApply bool
+	// For a saved copy of this attachment (libct's exec template): Volatile
+	// when Attachment may choose another directory next time; otherwise
+	// Recheck, if set, is a cgroup2 directory whose cgroup.subtree_control
+	// must still be empty for the copy to hold.
+	Volatile bool
+	Recheck  string
 }
 
 // Close releases the files (the caller normally hands them to the child).

@@ -172,7 +172,13 @@ var cloneIntoCgroup = sync.OnceValue(func() bool {
 })
 
 func (m *v2) Attachment() (*Attachment, error) {
-	return attachV2(joinableDir(m.dir), m.rootless)
+	dir := joinableDir(m.dir)
+	a, err := attachV2(dir, m.rootless)
+	if err == nil {
+		// The choice holds while the cgroup delegates nothing.
+		a.Volatile, a.Recheck = dir != m.dir, m.dir
+	}
+	return a, err
 }
 
 func (m *v2) SubAttachment(sub []string) (*Attachment, error) {

@@ -28,6 +28,10 @@ const (
 	StateFile  = "state.json"
 	ConfigFile = "config.json"
 	FifoFile   = "exec.fifo"
+	// ExecTemplate: what a plain `skiff exec ID CMD...` sends the init's
+	// constructor, saved by the first one (libct/exectemplate.go) for the
+	// constructor of the next (init/execparent.h).
+	ExecTemplate = "exec.template"
 )
 
 // Phases of a container's life as recorded on disk. Status shown to users is
