@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 
+	containerinit "github.com/skiff-runtime/skiff/init"
 	"github.com/skiff-runtime/skiff/libct"
 	"github.com/skiff-runtime/skiff/libct/genjson"
 	"github.com/skiff-runtime/skiff/libct/process"
@@ -55,6 +57,11 @@ ignored. skiff exits with the process's status, or 255 if exec failed.`,
 		cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 	},
 	Action: func(ctx *cli.Context) error {
+		// The constructor did this exec and it failed once the process
+		// ran (init/execparent.h): only report it.
+		if msg, ok := containerinit.FastError(); ok {
+			return &codeError{code: execFailed, err: errors.New("exec failed: " + msg)}
+		}
 		status, err := runExec(ctx)
 		if err != nil {
 			return &codeError{code: execFailed, err: fmt.Errorf("exec failed: %w", err)}
@@ -82,7 +89,7 @@ func runExec(ctx *cli.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, err := execProcess(ctx, c)
+	p, raw, err := execProcess(ctx, c)
 	if err != nil {
 		return 0, err
 	}
@@ -91,7 +98,10 @@ func runExec(ctx *cli.Context) (int, error) {
 		PreserveFDs:  ctx.Int("preserve-fds"),
 		IgnorePaused: ctx.Bool("ignore-paused"),
 		Cgroup:       ctx.StringSlice("cgroup"),
-		Plain:        ctx.NumFlags() == 0 && ctx.String("process") == "",
+		// The exec template keeps what the constructor can then do alone:
+		// a command or a process JSON, detached or not, with a pid file.
+		Template:    onlyFlags(ctx, "process", "detach", "pid-file"),
+		ProcessJSON: raw,
 	}
 	if o.PreserveFDs < 0 {
 		return 0, fmt.Errorf("--preserve-fds %d: must not be negative", o.PreserveFDs)
@@ -150,23 +160,41 @@ func runExec(ctx *cli.Context) (int, error) {
 	return waitForeground(pid, sigs, tty), nil
 }
 
-// execProcess builds the process to run: --process JSON as is, or the
-// container's process with the command and flag overrides.
-func execProcess(ctx *cli.Context, c *libct.Container) (*specs.Process, error) {
+// onlyFlags: no flag other than these (by their first names) was given.
+func onlyFlags(ctx *cli.Context, names ...string) bool {
+	for _, f := range ctx.Command.Flags {
+		name, _, _ := strings.Cut(f.GetName(), ",")
+		if ctx.IsSet(name) && !slices.Contains(names, name) {
+			return false
+		}
+	}
+	return true
+}
+
+// execProcess builds the process to run: --process JSON as is (returned
+// too), or the container's process with the command and flag overrides.
+func execProcess(ctx *cli.Context, c *libct.Container) (*specs.Process, []byte, error) {
 	if path := ctx.String("process"); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("--process: %w", err)
+			return nil, nil, fmt.Errorf("--process: %w", err)
 		}
 		p := new(specs.Process)
 		if err := genjson.Decode(b, p, specjson.DecodeProcess); err != nil {
-			return nil, fmt.Errorf("--process %s: invalid process JSON: %w", path, err)
+			return nil, nil, fmt.Errorf("--process %s: invalid process JSON: %w", path, err)
 		}
 		if errs := spec.ValidateProcess(p, "process"); len(errs) > 0 {
-			return nil, fmt.Errorf("--process %s: %w", path, errs)
+			return nil, nil, fmt.Errorf("--process %s: %w", path, errs)
 		}
-		return p, nil
+		return p, b, nil
 	}
+	p, err := commandProcess(ctx, c)
+	return p, nil, err
+}
+
+// commandProcess is the container's process with the command line's
+// command and overrides.
+func commandProcess(ctx *cli.Context, c *libct.Container) (*specs.Process, error) {
 	s, err := c.Spec()
 	if err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ way) it also waits for the container's READY=1 and passes it on.`,
 	Action: func(ctx *cli.Context) error {
 		// The constructor did this start and it failed once the
 		// container was released (init/faststart.h): only report it.
-		if msg, ok := containerinit.FastStartError(); ok {
+		if msg, ok := containerinit.FastError(); ok {
 			return errors.New(msg)
 		}
 		if err := checkArgs(ctx, 1, true); err != nil {

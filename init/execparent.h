@@ -1,36 +1,41 @@
-// The fast exec parent: `skiff exec ID CMD [ARGS...]` done here, before the
-// Go runtime starts. Included by nsenter.c only, after faststart.h (its
-// state reader) and fastexec.h.
+// The fast exec parent: `skiff exec [--process P] [--detach] [--pid-file F]
+// ID [CMD ARGS...]` done here, before the Go runtime starts. Included by
+// nsenter.c only, after faststart.h (its state reader) and fastexec.h.
 //
 // The Go exec parent (exec.go, libct/exec.go) spends ~3.5 ms starting its
 // runtime and ~2.5 ms more before it spawns the process that joins the
 // container: the CLI, state.json, the saved config and its process, the
 // capabilities and seccomp program, the cgroup task files, the pidfd, the
-// sealed binary. All but the command depends on the container alone, so
-// the first plain exec saves what it sent the init's constructor as the
-// container's exec template (libct/exectemplate.go has its format), and
-// this constructor sends it again, with the command's x-arg orders: it
-// opens the task files, the init's pidfd and a sealed view of the binary,
-// starts `skiff init` from that view exactly as libct/spawn.go does, and
-// then waits for the workload as exec.go does, forwarding signals.
+// sealed binary. All of it depends on the container and the process alone,
+// so an exec that took the fast road saves what it sent the init's
+// constructor in the container's exec template (libct/exectemplate.go has
+// the format): an entry for a command, and one per --process file content.
+// This constructor finds the entry (a process JSON byte for byte: an
+// engine's exec probe sends the same one every time), opens the task files,
+// the init's pidfd and a sealed view of the binary, starts `skiff init`
+// from it exactly as libct/spawn.go does, and sends the saved orders (with
+// the command's x-arg ones for a command). Then, as exec.go: the pid file,
+// and either exit (--detach) or wait for the process, forwarding signals,
+// and exit with its status.
 //
-// Only the plain case is handled here; everything else returns to the Go
+// Only these cases are handled here; everything else returns to the Go
 // exec, which starts over (nothing has happened that it would see):
 //
-//   - any exec option, or a global one fs_globals does not handle,
-//     SKIFF_EXEC=go (the Go parent), SKIFF_EXEC_INIT=go (the Go init),
-//     SKIFF_TEST_HANG, an empty command;
+//   - any other exec option, a global one fs_globals does not handle, a
+//     pid file path that is not clean, SKIFF_EXEC=go (the Go parent),
+//     SKIFF_EXEC_INIT=go (the Go init), SKIFF_TEST_HANG, no command;
 //   - a container that is not created or running (missing, paused,
-//     stopped, being created), rootless, or without a template, or whose
-//     template no longer matches it (another init, a changed config.json, a
-//     cgroup2 directory that now delegates controllers);
+//     stopped, being created), rootless, or without an entry for this
+//     exec, or whose template no longer matches it (another init, a
+//     changed config.json, a cgroup2 directory that now delegates);
 //   - a binary path overlayfs cannot take as a layer (the Go parent copies
 //     it into a sealed memfd instead), or any failure of a system call;
 //   - any failure reported by the init's constructor before the workload's
 //     execve: the Go exec then tries again and explains the failure.
 //
-// Once the workload runs, its exit status (128 + the signal that killed
-// it) is skiff's, as from the Go exec.
+// After the workload's execve nothing is left to Go: a pid file that cannot
+// be put in place kills the process (as exec.go does) and the error goes
+// to Go in skiff_fast_error, to be reported.
 
 #include <linux/mount.h>
 
@@ -59,9 +64,10 @@ struct ep_template {
 	char *cgroup_dir, *recheck;
 	long long nsflags;
 	int fork;
-	int oom_set;
-	long long oom;
-	const char *orders; // from the "fastexec" line to the end
+	// The entry found: its orders (NUL-terminated), and whether the
+	// command's arguments are to be added.
+	char *orders;
+	int add_args;
 };
 
 // ep_unhex decodes a whole hex field into a new string; NULL if it is not
@@ -105,12 +111,14 @@ static int ep_ull(char **line, unsigned long long *out)
 	return 0;
 }
 
-// ep_parse reads the template in buf (NUL-terminated); -1 when it is not
-// one this reader knows entirely.
-static int ep_parse(char *buf, struct ep_template *t)
+// ep_parse reads the template in buf (len bytes, NUL-terminated) and finds
+// the entry of the process JSON pj (pjlen bytes), or of a command (pj
+// NULL); -1 when it is not a template this reader knows entirely, or has
+// no such entry.
+static int ep_parse(char *buf, size_t len, const char *pj, size_t pjlen, struct ep_template *t)
 {
-	char *p = buf;
-	char *nl = strchr(p, '\n');
+	char *p = buf, *end = buf + len;
+	char *nl = memchr(p, '\n', (size_t)(end - p));
 	if (!nl)
 		return -1;
 	*nl = '\0';
@@ -118,12 +126,8 @@ static int ep_parse(char *buf, struct ep_template *t)
 		return -1;
 	p = nl + 1;
 	int have_init = 0, have_config = 0;
-	while (*p) {
-		if (!strncmp(p, "fastexec\n", 9)) {
-			t->orders = p;
-			return have_init && have_config ? 0 : -1;
-		}
-		nl = strchr(p, '\n');
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			return -1;
 		*nl = '\0';
@@ -133,6 +137,22 @@ static int ep_parse(char *buf, struct ep_template *t)
 		if (!key)
 			return -1;
 		unsigned long long a, b, c;
+		if (!strcmp(key, "command") || !strcmp(key, "process")) {
+			int proc = key[0] == 'p';
+			a = 0;
+			if ((proc && ep_ull(&line, &a) < 0) || ep_ull(&line, &b) < 0 || next_field(&line) ||
+			    a > (size_t)(end - p) || b > (size_t)(end - p) - a || !have_init || !have_config)
+				return -1;
+			char *json = p, *orders = p + a;
+			p = orders + b;
+			if (proc != (pj != NULL) || (proc && (a != pjlen || memcmp(json, pj, pjlen))))
+				continue;
+			// The writer keeps one entry a key.
+			t->orders = orders;
+			t->add_args = !proc;
+			orders[b] = '\0'; // the next entry's first byte, or the end
+			return strncmp(orders, "fastexec\n", 9) && strncmp(orders, "oom ", 4) ? -1 : 0;
+		}
 		if (!strcmp(key, "init")) {
 			if (ep_ull(&line, &a) < 0 || ep_ull(&line, &b) < 0)
 				return -1;
@@ -164,11 +184,6 @@ static int ep_parse(char *buf, struct ep_template *t)
 			t->nsflags = (long long)a;
 		} else if (!strcmp(key, "fork")) {
 			t->fork = 1;
-		} else if (!strcmp(key, "oom")) {
-			char *f = next_field(&line);
-			if (!f || parse_long(f, -1000, 1000, &t->oom) < 0)
-				return -1;
-			t->oom_set = 1;
 		} else {
 			return -1;
 		}
@@ -178,19 +193,22 @@ static int ep_parse(char *buf, struct ep_template *t)
 	return -1;
 }
 
-// ep_read reads dirfd's name whole into a new NUL-terminated buffer.
-static char *ep_read(int dirfd, const char *name, size_t max)
+// ep_read reads dirfd's name whole into a new NUL-terminated buffer of
+// *len bytes; NULL when it is not a regular file of at most max bytes.
+static char *ep_read(int dirfd, const char *name, size_t max, size_t *len)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
 	struct stat st;
 	char *buf = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (size_t)st.st_size <= max &&
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= max &&
 	    (buf = malloc((size_t)st.st_size + 1))) {
 		size_t got = 0;
 		while (got < (size_t)st.st_size) {
 			ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+			if (n < 0 && errno == EINTR)
+				continue;
 			if (n <= 0)
 				break;
 			got += (size_t)n;
@@ -200,10 +218,99 @@ static char *ep_read(int dirfd, const char *name, size_t max)
 			buf = NULL;
 		} else {
 			buf[got] = '\0';
+			*len = got;
 		}
 	}
 	close(fd);
 	return buf;
+}
+
+// ep_clean_abs makes path absolute against the working directory, as
+// filepath.Abs does, into out; -1 when it is not already clean (".", ".."
+// or empty components, a trailing slash): Go decides then.
+static int ep_clean_abs(const char *path, char *out, size_t cap)
+{
+	if (!*path)
+		return -1;
+	for (const char *c = path; *c;) {
+		const char *e = strchrnul(c, '/');
+		size_t n = (size_t)(e - c);
+		if ((n == 0 && c != path) || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return -1;
+		c = *e ? e + 1 : e;
+		if (*e && !*c)
+			return -1; // trailing slash
+	}
+	if (path[0] == '/') {
+		if (path[1] == '/' || !path[1] || (size_t)snprintf(out, cap, "%s", path) >= cap)
+			return -1;
+		return 0;
+	}
+	char cwd[FS_PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
+		return -1;
+	if ((size_t)snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", path) >= cap)
+		return -1;
+	return 0;
+}
+
+// ep_pidfile is an open temporary file beside the pid file, as
+// state.WriteFileAtomic makes it; put in place by ep_pidfile_commit.
+struct ep_pidfile {
+	int fd;
+	char path[FS_PATH_MAX], tmp[FS_PATH_MAX + 16];
+};
+
+static int ep_pidfile_open(struct ep_pidfile *f, const char *path)
+{
+	f->fd = -1;
+	if (ep_clean_abs(path, f->path, sizeof(f->path)) < 0)
+		return -1;
+	char *slash = strrchr(f->path, '/');
+	int n = snprintf(f->tmp, sizeof(f->tmp), "%.*s.%s-XXXXXX", (int)(slash + 1 - f->path), f->path, slash + 1);
+	if (n < 0 || (size_t)n >= sizeof(f->tmp))
+		return -1;
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	return f->fd < 0 ? -1 : 0;
+}
+
+// ep_pidfile_commit writes pid and puts the file in place (exchanged with
+// an old one, which then goes, as state.replace does): NULL, or the error
+// worded as Go's.
+static const char *ep_pidfile_commit(struct ep_pidfile *f, pid_t pid)
+{
+	static char err[3 * FS_PATH_MAX + 128], what[2 * FS_PATH_MAX + 64];
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%d", (int)pid);
+	int e = 0;
+	what[0] = '\0';
+	if (write(f->fd, num, (size_t)n) != n)
+		e = errno, snprintf(what, sizeof(what), "write %s: ", f->tmp);
+	else if (fchmod(f->fd, 0644) < 0)
+		e = errno, snprintf(what, sizeof(what), "chmod %s: ", f->tmp);
+	if (close(f->fd) < 0 && !e)
+		e = errno, snprintf(what, sizeof(what), "close %s: ", f->tmp);
+	f->fd = -1;
+	if (!e) {
+		if (syscall(SYS_renameat2, AT_FDCWD, f->tmp, AT_FDCWD, f->path, RENAME_EXCHANGE) == 0) {
+			unlink(f->tmp); // the old file, under the temporary name
+			return NULL;
+		}
+		e = errno;
+		if (e != ENOENT && e != EINVAL && e != ENOSYS)
+			; // the exchange's own error, bare
+		else if (rename(f->tmp, f->path) == 0)
+			return NULL;
+		else
+			e = errno, snprintf(what, sizeof(what), "rename %s %s: ", f->tmp, f->path);
+	}
+	unlink(f->tmp);
+	// Go's error strings are strerror's, starting lower case.
+	snprintf(err, sizeof(err), "--pid-file: write %s: %s%s", f->path, what, strerror(e));
+	char *m = err + strlen(err) - strlen(strerror(e));
+	if (*m >= 'A' && *m <= 'Z')
+		*m = (char)(*m - 'A' + 'a');
+	return err;
 }
 
 // ep_sealed opens the read-only overlay view of the running binary that
@@ -301,27 +408,58 @@ static void ep_child(int *src, int n, const char *path, char **argv, char **envp
 	_exit(127);
 }
 
-// fast_exec returns when the Go exec must run; else it exits with the
-// workload's status.
+// ep_options reads the exec options before the id: --process (-p),
+// --pid-file and --detach (-d) in urfave/cli's spellings; the index of the
+// id, or -1 for anything else.
+static int ep_options(int argc, char **argv, int i, const char **process, const char **pidfile, int *detach)
+{
+	const char *v;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		if (fs_option(argc, argv, &i, "process", &v) || fs_option(argc, argv, &i, "p", &v))
+			*process = v;
+		else if (fs_option(argc, argv, &i, "pid-file", &v))
+			*pidfile = v;
+		else if (!strcmp(a, "detach") || !strcmp(a, "d"))
+			*detach = 1;
+		else
+			return -1;
+	}
+	return i < argc ? i : -1;
+}
+
+// fast_exec returns when the Go exec must run (with skiff_fast_error set
+// when it failed after the workload started); else it exits as exec.go.
 static void fast_exec(int argc, char **argv, int verb, const char *root, const char *log)
 {
 	const char *env = getenv("SKIFF_EXEC"), *einit = getenv("SKIFF_EXEC_INIT"), *hang = getenv("SKIFF_TEST_HANG");
-	int i = verb + 1;
-	if (argc - i < 2 || (env && !strcmp(env, "go")) || (einit && !strcmp(einit, "go")) || (hang && *hang))
+	if ((env && !strcmp(env, "go")) || (einit && !strcmp(einit, "go")) || (hang && *hang))
+		return;
+	const char *process = NULL, *pidfile = NULL;
+	int detach = 0;
+	int i = ep_options(argc, argv, verb + 1, &process, &pidfile, &detach);
+	if (i < 0 || (process && !*process) || (pidfile && !*pidfile))
 		return;
 	const char *id = argv[i];
 	char **cmd = argv + i + 1;
 	int ncmd = argc - i - 1;
-	if (id[0] == '-' || !cmd[0][0] || !fs_valid_id(id) || fs_open_log(log) < 0)
+	// With --process, exec.go ignores what follows the id.
+	if (process ? ncmd != 0 : (ncmd < 1 || !cmd[0][0]))
+		return;
+	if (process)
+		ncmd = 0;
+	if (!fs_valid_id(id) || fs_open_log(log) < 0)
 		return;
 
-	static struct fs_state s;
-	static char sbuf[FS_STATE_MAX];
-	const char *status = fs_load_status(root, id, &s, sbuf);
-	if (!status || (strcmp(status, "created") && strcmp(status, "running")) || s.rootless || s.pid <= 0)
+	struct fs_state *s = fs_load_live(root, id);
+	if (!s || s->rootless)
 		return;
 	static char dir[FS_PATH_MAX];
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
+		return;
+	size_t pjlen = 0, tlen = 0;
+	char *pj = NULL;
+	if (process && !(pj = ep_read(AT_FDCWD, process, EP_TEMPLATE_MAX, &pjlen)))
 		return;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -329,25 +467,26 @@ static void fast_exec(int argc, char **argv, int verb, const char *root, const c
 	struct ep_template t;
 	memset(&t, 0, sizeof(t));
 	struct stat cst;
-	char *tbuf = ep_read(dfd, "exec.template", EP_TEMPLATE_MAX);
-	int ok = tbuf && ep_parse(tbuf, &t) == 0 && t.pid == s.pid && t.start == s.pid_start &&
+	char *tbuf = ep_read(dfd, "exec.template", EP_TEMPLATE_MAX, &tlen);
+	int ok = tbuf && ep_parse(tbuf, tlen, pj, pjlen, &t) == 0 && t.pid == s->pid && t.start == s->pid_start &&
 		 fstatat(dfd, "config.json", &cst, AT_SYMLINK_NOFOLLOW) == 0 && (unsigned long long)cst.st_ino == t.cino &&
 		 (unsigned long long)cst.st_size == t.csize &&
 		 (unsigned long long)cst.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)cst.st_mtim.tv_nsec == t.cmtime &&
 		 !(t.recheck && ep_delegates(t.recheck));
 	close(dfd);
+	free(pj);
 
 	// The child's fds from 3: the task files, the init's pidfd, the
 	// socket, the sealed binary (libct/exec.go and spawn.go's order).
 	int fds[EP_MAX_TASKS + 3], nfds = 0, cgdir = -1, mnt = -1, exe = -1, sock[2] = {-1, -1};
 	int pidfd = -1;
 	char *boot = NULL;
-	if (ok) {
-		// The pidfd first, then the start time: the pid cannot be reused
-		// while we hold it.
-		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s.pid, 0);
-		ok = pidfd >= 0 && fs_proc_alive(s.pid, s.pid_start);
-	}
+	static struct ep_pidfile pf;
+	pf.fd = -1;
+	if (ok && pidfile)
+		ok = ep_pidfile_open(&pf, pidfile) == 0;
+	if (ok)
+		ok = (pidfd = fs_init_pidfd(s)) >= 0;
 	for (int k = 0; ok && k < t.ntasks; k++)
 		ok = (fds[nfds++] = open(t.tasks[k], O_WRONLY | O_CLOEXEC)) >= 0;
 	if (ok && t.nsflags)
@@ -382,8 +521,6 @@ static void fast_exec(int argc, char **argv, int verb, const char *root, const c
 			blen += (size_t)sprintf(boot + blen, "setns %d %lld\n", 3 + t.ntasks, t.nsflags);
 		if (t.fork)
 			blen += (size_t)sprintf(boot + blen, "fork\n");
-		if (t.oom_set)
-			blen += (size_t)sprintf(boot + blen, "oom %lld\n", t.oom);
 		blen += (size_t)sprintf(boot + blen, "setsid\n");
 		size_t ol = strlen(t.orders);
 		memcpy(boot + blen, t.orders, ol);
@@ -401,9 +538,11 @@ static void fast_exec(int argc, char **argv, int verb, const char *root, const c
 	}
 
 	pid_t first = -1, wpid = -1;
+	// exec.go catches every signal before it starts the process, to pass
+	// them on; a detached exec catches none.
 	sigset_t all, old;
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	sigprocmask(detach ? SIG_SETMASK : SIG_BLOCK, detach ? NULL : &all, &old);
 	if (ok) {
 		static char path[32], benv[48], xenv[48], slack[48];
 		int sockn = 3 + nfds - 2, exen = 3 + nfds - 1;
@@ -514,12 +653,29 @@ static void fast_exec(int argc, char **argv, int verb, const char *root, const c
 			close(exe);
 		if (mnt >= 0)
 			close(mnt);
+		if (pf.fd >= 0) {
+			close(pf.fd);
+			unlink(pf.tmp);
+		}
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}
 	close(sock[0]);
 	close(exe);
 	close(mnt);
+	if (pidfile) {
+		const char *err = ep_pidfile_commit(&pf, wpid);
+		if (err) {
+			// exec.go kills the process then (and leaves it to its
+			// parent, the subreaper, once skiff exits).
+			kill(wpid, SIGKILL);
+			skiff_fast_error = strdup(err);
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			return;
+		}
+	}
+	if (detach)
+		_exit(0);
 	// exec.go's waitForeground.
 	int code = ep_reap(wpid);
 	while (code < 0) {

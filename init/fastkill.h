@@ -63,17 +63,13 @@ static void fast_kill(int argc, char **argv, int verb, const char *root, const c
 	int sig = nargs == 2 ? fk_signal(argv[verb + 2]) : SIGTERM;
 	if (sig < 0 || !fs_valid_id(id) || fs_open_log(log) < 0)
 		return;
-	static struct fs_state s;
-	static char buf[FS_STATE_MAX];
-	const char *status = fs_load_status(root, id, &s, buf);
-	if (!status || (strcmp(status, "created") && strcmp(status, "running")) || s.shared_pidns || s.pid <= 0)
+	struct fs_state *s = fs_load_live(root, id);
+	if (!s || s->shared_pidns)
 		return;
-	// The pidfd first, then the start time: the pid cannot be reused while
-	// we hold it, as pidfdFor does.
-	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s.pid, 0);
+	int pidfd = fs_init_pidfd(s);
 	if (pidfd < 0)
 		return;
-	if (!fs_proc_alive(s.pid, s.pid_start) || syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
 		close(pidfd);
 		return;
 	}

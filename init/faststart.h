@@ -26,7 +26,7 @@
 //     begins again from the start.
 //
 // The two outcomes after the byte was read, success and the init's message,
-// are final. A failure is handed to Go in skiff_start_error (the start
+// are final. A failure is handed to Go in skiff_fast_error (the start
 // command reports it through its logging, in the --log-format asked for):
 // the Go runtime then starts only to say what failed.
 
@@ -35,9 +35,10 @@
 #define FS_MAX_PATHS 32
 #define FS_MAX_ANNOTATIONS 256
 
-// skiff_start_error is the message of a fast start that failed after the
-// init's byte was read; NULL otherwise (init/nsenter.go).
-char *skiff_start_error;
+// skiff_fast_error is the message of a fast start (or exec,
+// execparent.h) that failed after its point of no return: the container's
+// init released (the workload started); NULL otherwise (init/nsenter.go).
+char *skiff_fast_error;
 
 struct fs_state {
 	char phase[16];
@@ -518,7 +519,7 @@ static int fs_option(int argc, char **argv, int *i, const char *name, const char
 
 static void fs_fail(const char *msg)
 {
-	skiff_start_error = strdup(msg);
+	skiff_fast_error = strdup(msg);
 }
 
 // fs_globals reads the global options before the verb: the state root
@@ -655,6 +656,31 @@ static const char *fs_load_status(const char *root, const char *id, struct fs_st
 	return status;
 }
 
+// fs_load_live reads root/id's state when the container is created or
+// running: the state, or NULL (Go decides).
+static struct fs_state *fs_load_live(const char *root, const char *id)
+{
+	static struct fs_state s;
+	static char buf[FS_STATE_MAX];
+	const char *status = fs_load_status(root, id, &s, buf);
+	if (!status || (strcmp(status, "created") && strcmp(status, "running")) || s.pid <= 0)
+		return NULL;
+	return &s;
+}
+
+// fs_init_pidfd opens a pidfd of s's init and then checks its start time,
+// as libct's pidfdFor does (the pid cannot be reused while the pidfd is
+// held): the pidfd, or -1 when the init is gone.
+static int fs_init_pidfd(const struct fs_state *s)
+{
+	int fd = (int)syscall(SYS_pidfd_open, (pid_t)s->pid, 0);
+	if (fd >= 0 && !fs_proc_alive(s->pid, s->pid_start)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 // fs_open_locked opens root/id (its path left in dir, FS_PATH_MAX bytes)
 // and takes the container's lock, as state.Open does: the fd, or -1.
 static int fs_open_locked(const char *root, const char *id, char *dir)
@@ -675,7 +701,7 @@ static int fs_open_locked(const char *root, const char *id, char *dir)
 	return dfd;
 }
 
-// fast_start returns when the Go start must run: with skiff_start_error
+// fast_start returns when the Go start must run: with skiff_fast_error
 // set it only reports that error; else it does the whole start.
 static void fast_start(int argc, char **argv, int verb, const char *root, const char *log)
 {

@@ -13,7 +13,7 @@ package containerinit
 /*
 #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 extern unsigned long skiff_caller_timerslack;
-extern char *skiff_start_error;
+extern char *skiff_fast_error;
 */
 import "C"
 
@@ -23,12 +23,13 @@ import "github.com/skiff-runtime/skiff/libct/timerslack"
 // caller's, which everything skiff starts for others gets back.
 func init() { timerslack.SetCaller(uint64(C.skiff_caller_timerslack)) }
 
-// FastStartError is the error of a `skiff start` its constructor did and
-// that failed after the container's init was released (faststart.h); ok is
-// false when the constructor left start to Go.
-func FastStartError() (msg string, ok bool) {
-	if C.skiff_start_error == nil {
+// FastError is the error of a `skiff start` or `exec` its constructor did
+// and that failed after the point where Go could not start over (the
+// container's init released, the workload started: faststart.h,
+// execparent.h); ok is false when the constructor left the verb to Go.
+func FastError() (msg string, ok bool) {
+	if C.skiff_fast_error == nil {
 		return "", false
 	}
-	return C.GoString(C.skiff_start_error), true
+	return C.GoString(C.skiff_fast_error), true
 }

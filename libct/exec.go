@@ -24,9 +24,12 @@ type ExecOpts struct {
 	IgnorePaused  bool
 	// Cgroup: --cgroup sub-cgroup specs.
 	Cgroup []string
-	// Plain: `skiff exec ID CMD...` without flags; its orders are saved
-	// for the constructor of the next one (exectemplate.go).
-	Plain bool
+	// Template: the exec's orders may be saved for the constructor of the
+	// next exec of the same command or process JSON (exectemplate.go):
+	// no option but --process, --detach and --pid-file.
+	Template bool
+	// ProcessJSON is the --process file's content (nil for a command).
+	ProcessJSON []byte
 }
 
 // Exec starts p inside the running container and returns its pid once
@@ -142,7 +145,7 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 		LogFd:        -1,
 	}
 	if fast {
-		tpl.orders, fast = fastExecDirectives(sp, p, cfg, prog)
+		tpl.orders, tpl.args, fast = fastExecDirectives(sp, p, cfg, prog)
 	}
 	if !fast && o.ConsoleSocket != nil {
 		cfg.ConsoleFd = sp.addFile(o.ConsoleSocket, false)
@@ -173,8 +176,12 @@ func (c *Container) exec(p *specs.Process, o *ExecOpts, s *specs.Spec, prog *sec
 		started.kill()
 		return -1, c.explainFailure(err, m, "the exec'd process", oomBefore, s)
 	}
-	if fast && o.Plain && !tpl.volatile && !c.opts.Rootless && o.PreserveFDs == 0 {
-		c.saveExecTemplate(tpl)
+	if fast && o.Template && !tpl.volatile && !c.opts.Rootless && o.PreserveFDs == 0 && o.ConsoleSocket == nil {
+		if o.ProcessJSON != nil {
+			// The process's own command is part of its entry.
+			tpl.orders += tpl.args
+		}
+		c.saveExecTemplate(tpl, o.ProcessJSON)
 	}
 	return started.pid, nil
 }

@@ -67,14 +67,15 @@ func fastExecEligible(p *specs.Process, s *specs.Spec, prog *seccomp.Program) bo
 }
 
 // fastExecDirectives appends the orders of the fast exec to sp's bootstrap
-// and returns them without the x-arg lines (what an exec template keeps).
+// and returns them without the x-arg lines, and those lines (what an exec
+// template keeps).
 // It returns false, having added nothing, when they cannot be expressed
 // (a NUL byte in a string, too large) or are invalid: the Go init then
 // handles the process and reports what is wrong.
-func fastExecDirectives(sp *spawn, p *specs.Process, cfg *proto.InitConfig, prog *seccomp.Program) (string, bool) {
+func fastExecDirectives(sp *spawn, p *specs.Process, cfg *proto.InitConfig, prog *seccomp.Program) (orders, args string, ok bool) {
 	caps, err := process.ResolveCaps(p.Capabilities)
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
 	// The Go init says this in its debug log; here the parent does.
 	if skipped := caps.AmbientSkipped(); len(skipped) > 0 && cfg.Debug {
@@ -100,7 +101,7 @@ func fastExecDirectives(sp *spawn, p *specs.Process, cfg *proto.InitConfig, prog
 	for _, r := range p.Rlimits {
 		res, ok := process.RlimitValue(r.Type)
 		if !ok {
-			return "", false
+			return "", "", false
 		}
 		line("x-rlimit %d %d %d", res, r.Soft, r.Hard)
 	}
@@ -119,14 +120,14 @@ func fastExecDirectives(sp *spawn, p *specs.Process, cfg *proto.InitConfig, prog
 	}
 	cwd, ok := hexOf(p.Cwd)
 	if !ok || p.Cwd == "" {
-		return "", false
+		return "", "", false
 	}
 	line("x-cwd %s", cwd)
 	env := process.MergeEnv(p.Env, cfg.Env)
 	for _, kv := range env {
 		h, ok := hexOf(kv)
 		if !ok {
-			return "", false
+			return "", "", false
 		}
 		line("x-env %s", h)
 	}
@@ -141,20 +142,20 @@ func fastExecDirectives(sp *spawn, p *specs.Process, cfg *proto.InitConfig, prog
 	if cfg.PassFDs > 0 {
 		line("x-passfds %d", cfg.PassFDs)
 	}
-	orders := b.String()
-	// The arguments last: the template is the rest.
+	orders = b.String()
+	// The arguments last: the template keeps them apart.
 	for _, a := range p.Args {
 		h, ok := hexOf(a)
 		if !ok {
-			return "", false
+			return "", "", false
 		}
 		line("x-arg %s", h)
 	}
 	if sp.boot.Len()+b.Len() > fastExecMax {
-		return "", false
+		return "", "", false
 	}
 	sp.boot.WriteString(b.String())
-	return orders, true
+	return orders, b.String()[len(orders):], true
 }
 
 // isFastExecFailure tells a failure of the constructor's fast exec steps.

@@ -1,8 +1,12 @@
 package integration
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -204,4 +208,131 @@ func TestExecLeftToGo(t *testing.T) {
 	same("stopped", b.ID, "true")
 	b.MustSkiff("delete", b.ID)
 	b.NoLeaks()
+}
+
+// processFile writes the container's process with args as a --process
+// file, as an engine does, and returns its path.
+func processFile(t *testing.T, b *Bundle, name string, args ...string) string {
+	t.Helper()
+	p := *b.Spec.Process
+	p.Args = args
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(b.Dir, name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// An engine's exec (--process, --detach, --pid-file) of a process JSON the
+// container has run before is done by the constructor: the same process as
+// from Go, the pid file in place (a relative one against the working
+// directory), and for --detach an exit once the process runs. A process
+// JSON that differs by one byte goes to Go, and gets an entry of its own;
+// the template keeps the newest eight.
+func TestExecProcessJSONWithoutAGoRuntime(t *testing.T) {
+	b := newBundle(t, "sleep", "1000")
+	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+	probeJSON := processFile(t, b, "probe.json", "sh", "-c", probe)
+	run := func(mode string, args ...string) (Result, bool) {
+		t.Helper()
+		return verbIn(t, b, mode, "exec", append(args, b.ID)...)
+	}
+	if r, goRan := run("c", "--process", probeJSON); r.Code != 0 || !goRan {
+		t.Fatalf("first exec of the process JSON: %s (Go runtime: %v)", r, goRan)
+	}
+	c, goRan := run("c", "--process", probeJSON)
+	g, _ := run("go", "--process", probeJSON)
+	if c != g || c.Code != 0 {
+		t.Fatalf("the constructor's exec of the process JSON differs from Go's:\nconstructor: %s\nGo:          %s", c, g)
+	}
+	if goRan {
+		t.Fatalf("the second exec of the same process JSON started a Go runtime")
+	}
+
+	// Detached with a pid file, as containerd's shim and conmon exec.
+	sleeper := processFile(t, b, "sleeper.json", "sleep", "1000")
+	run("c", "--process", sleeper, "--detach", "--pid-file", filepath.Join(b.Dir, "first.pid"))
+	for _, mode := range []string{"c", "go"} {
+		pidFile := mode + ".pid" // relative: against skiff's working directory, b.Dir
+		r, goRan := run(mode, "--process", sleeper, "-d", "--pid-file", pidFile)
+		if r.Code != 0 || r.Stdout != "" || r.Stderr != "" || goRan != (mode == "go") {
+			t.Fatalf("%s: exec --detach: %s (Go runtime: %v)", mode, r, goRan)
+		}
+		raw, err := os.ReadFile(filepath.Join(b.Dir, pidFile))
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		pid, err := strconv.Atoi(string(raw))
+		if err != nil {
+			t.Fatalf("%s: pid file %q", mode, raw)
+		}
+		cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if !strings.Contains(string(cg), b.ID) || string(cmdline) != "sleep\x001000\x00" {
+			t.Fatalf("%s: pid %d of the pid file is not the exec'd sleep in the container: %q %q", mode, pid, cmdline, cg)
+		}
+		left, _ := filepath.Glob(filepath.Join(b.Dir, "."+pidFile+"-*"))
+		if len(left) > 0 {
+			t.Errorf("%s: temporary pid files left: %v", mode, left)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+
+	// One byte more is another process: Go, then its own entry.
+	other := processFile(t, b, "other.json", "sh", "-c", "echo other ")
+	for _, want := range []bool{true, false} {
+		if r, goRan := run("c", "--process", other); r.Stdout != "other\n" || goRan != want {
+			t.Fatalf("exec of another process JSON: %s (Go runtime: %v, want %v)", r, goRan, want)
+		}
+	}
+	// Eight newer entries push the probe's out.
+	for i := 0; i < 8; i++ {
+		p := processFile(t, b, fmt.Sprintf("p%d.json", i), "sh", "-c", fmt.Sprintf("echo %d", i))
+		run("c", "--process", p)
+	}
+	if _, goRan := run("c", "--process", probeJSON); !goRan {
+		t.Errorf("the template kept more than eight entries")
+	}
+}
+
+// A pid file the constructor cannot put in place, once the process runs:
+// the process is killed and skiff exits 255 with the reason, as from Go.
+func TestExecPidFileFailureAfterTheStart(t *testing.T) {
+	if _, err := exec.LookPath("chattr"); err != nil {
+		t.Skip("no chattr on this host: cannot make a file that resists rename")
+	}
+	b := newBundle(t, "sleep", "1000")
+	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+	sleeper := processFile(t, b, "sleeper.json", "sleep", "1000")
+	b.MustSkiff("exec", "--process", sleeper, "-d", "--pid-file", filepath.Join(b.Dir, "ok.pid"), b.ID)
+	stuck := filepath.Join(b.Dir, "stuck.pid")
+	if err := os.WriteFile(stuck, []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chattr", "+i", stuck).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i %s: %v %s (the file system does not support it)", stuck, err, out)
+	}
+	defer exec.Command("chattr", "-i", stuck).Run()
+	said := map[string]string{}
+	for _, mode := range []string{"c", "go"} {
+		r, goRan := verbIn(t, b, mode, "exec", "--process", sleeper, "-d", "--pid-file", stuck, b.ID)
+		said[mode] = r.Stderr
+		if r.Code != 255 || !strings.Contains(r.Stderr, "--pid-file") || !strings.Contains(r.Stderr, "operation not permitted") {
+			t.Errorf("%s: exec with a pid file that cannot be replaced: %s", mode, r)
+		}
+		if mode == "c" && !goRan {
+			t.Errorf("the failure was not reported through Go's logging")
+		}
+		waitFor(t, 5*time.Second, "the exec'd process to be killed", func() bool {
+			pids := b.MustSkiff("ps", "--format", "json", b.ID).Stdout
+			return strings.Count(pids, ",") == 1 // the init and the first sleeper
+		})
+	}
+	if said["c"] != said["go"] {
+		t.Errorf("the constructor's error differs from Go's:\nconstructor: %sGo:          %s", said["c"], said["go"])
+	}
 }

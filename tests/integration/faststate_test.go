@@ -15,21 +15,14 @@ import (
 // the log lines' times).
 func onRoad(t *testing.T, b *Bundle, env []string, args ...string) (Result, bool) {
 	t.Helper()
-	cmd := b.command(args...)
-	cmd.Env = append(append(cmd.Environ(), env...), "GODEBUG=inittrace=1")
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := Result{Stdout: out.String()}
-	if err != nil {
-		ee, ok := err.(interface{ ExitCode() int })
-		if !ok {
-			t.Fatalf("skiff %v: %v", args, err)
-		}
-		r.Code = ee.ExitCode()
-	}
+	saved := b.Env
+	b.Env = append(append(append([]string{}, saved...), env...), "GODEBUG=inittrace=1")
+	// SkiffIn: files, not pipes, which a detached process would hold.
+	res := b.SkiffIn(nil, args...)
+	b.Env = saved
+	r := Result{Stdout: res.Stdout, Code: res.Code}
 	goRan := false
-	for _, line := range strings.SplitAfter(errb.String(), "\n") {
+	for _, line := range strings.SplitAfter(res.Stderr, "\n") {
 		if strings.HasPrefix(line, "init ") && strings.Contains(line, " @") && strings.Contains(line, " ms clock") {
 			goRan = true
 			continue
