@@ -109,6 +109,10 @@ cat >"$WRAP" <<EOF
 #!/bin/sh
 # BinaryName of the shim: log argv (one write, O_APPEND), then become the runtime.
 printf '%s\n' "\$*" >>'$CALLS'
+# t_exec_again: which road an exec takes (a Go runtime prints inittrace lines).
+if [ -e '$T/trace-exec' ]; then
+	case " \$* " in *" exec "*) GODEBUG=inittrace=1 exec '$RUNTIME' "\$@" 2>>"$T/exec-trace.\$\$" ;; esac
+fi
 exec '$RUNTIME' "\$@"
 EOF
 chmod 0755 "$WRAP"
@@ -248,6 +252,25 @@ t_exec() {
 	[ $rc -eq 3 ] || { echo "exec exit $rc, want 3: $out"; return 1; }
 	[ "$out" = "exec-ok sh" ] || { echo "unexpected output: $out"; return 1; }
 	grep -q ' exec .*--process .*c-det$' "$CALLS" || { echo "no 'exec --process ... c-det' runtime call logged"; return 1; }
+}
+
+# The shim sends the same process JSON for the same command: skiff's first
+# exec of it saves the exec template, the next runs without a Go runtime in
+# either of its processes (init/execparent.h).
+t_exec_again() {
+	local out i f roads=""
+	rm -f "$T"/exec-trace.*
+	: >"$T/trace-exec"
+	for i in 1 2 3; do
+		out=$(CTR task exec --fifo-dir "$T/fifo" --exec-id "e-again-$i" c-det sh -c 'echo again; exit 4' 2>&1)
+		rc=$?
+		[ $rc -eq 4 ] && [ "$out" = again ] || { rm -f "$T/trace-exec"; echo "exec $i: exit $rc: $out"; return 1; }
+	done
+	rm -f "$T/trace-exec"
+	for f in $(ls -tr "$T"/exec-trace.* 2>/dev/null); do
+		if grep -q '^init .* @' "$f"; then roads+=" go"; else roads+=" c"; fi
+	done
+	[ "$roads" = " go c c" ] || { echo "roads of the three execs:$roads (want go c c)"; return 1; }
 }
 
 t_exec_user() {
@@ -555,6 +578,7 @@ check short-lived-x10 t_short_lived
 check env-cwd t_env_cwd
 check run-detached t_detached
 check task-exec t_exec
+check task-exec-again t_exec_again
 check task-exec-user t_exec_user
 check task-exec-tty t_exec_tty
 check task-ps t_ps

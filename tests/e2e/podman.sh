@@ -93,6 +93,10 @@ cat >"$WRAP" <<EOF
 #!/bin/sh
 # argv logger in front of the runtime under test: one line per invocation
 printf '%s\n' "\$*" >>'$RTLOG'
+# t_exec_again: which road an exec takes (a Go runtime prints inittrace lines).
+if [ -e '$T/trace-exec' ]; then
+	case " \$* " in *" exec "*) GODEBUG=inittrace=1 exec '$RUNTIME' "\$@" 2>>"$T/exec-trace.\$\$" ;; esac
+fi
 exec '$RUNTIME' "\$@"
 EOF
 chmod 0755 "$WRAP"
@@ -421,6 +425,27 @@ t_detach_exec_stop_rm() {
 	if [ -z "$why" ]; then pass detach-exec-stop-rm; else fail detach-exec-stop-rm "$why"; fi
 }
 
+# conmon sends the same process JSON for the same command: skiff's first exec
+# of it saves the exec template, the next ones run without a Go runtime in
+# either of their processes (init/execparent.h).
+t_exec_again() {
+	local n=exec-again why="" i f roads=""
+	if ! detach $n "$IMAGE" sleep 600; then fail $n "run -d: $(first "$ERRF")"; return; fi
+	rm -f "$T"/exec-trace.*
+	: >"$T/trace-exec"
+	for i in 1 2 3; do
+		p $n-$i exec $n sh -c 'echo again; exit 4'
+		[ $RC -eq 4 ] && [ "$OUT" = again ] || why+="exec $i: rc=$RC '$OUT' $(first "$ERRF"); "
+	done
+	rm -f "$T/trace-exec"
+	for f in $(ls -tr "$T"/exec-trace.* 2>/dev/null); do
+		if grep -q '^init .* @' "$f"; then roads+=" go"; else roads+=" c"; fi
+	done
+	[ "$roads" = " go c c" ] || why+="roads of the three execs:$roads (want go c c); "
+	p $n-rm rm -f -t 0 $n
+	if [ -z "$why" ]; then pass exec-again; else fail exec-again "$why"; fi
+}
+
 t_kill_signal() {
 	local n=kill-signal why="" i
 	mkdir -p "$T/vol/kill"
@@ -697,7 +722,7 @@ if ! build_image; then
 	exit 1
 fi
 
-TESTS=(run_output exit_code env_workdir user read_only memory pids detach_exec_stop_rm kill_signal
+TESTS=(run_output exit_code env_workdir user read_only memory pids detach_exec_stop_rm exec_again kill_signal
 	pause_unpause top tty caps seccomp volume hostname update init oom not_found)
 # E2E_ONLY="tty caps" runs a subset (names without the t_ prefix)
 for t in ${E2E_ONLY:-${TESTS[*]}}; do "t_$t"; done
