@@ -336,3 +336,36 @@ func TestExecPidFileFailureAfterTheStart(t *testing.T) {
 		t.Errorf("the constructor's error differs from Go's:\nconstructor: %sGo:          %s", said["c"], said["go"])
 	}
 }
+
+// cgroup v2: an exec joins the first populated leaf of a cgroup that
+// delegates controllers. A template saved before the container began to
+// delegate must not be used then: the constructor leaves the exec to Go,
+// which finds the leaf.
+func TestExecTemplateOfACgroupThatNowDelegates(t *testing.T) {
+	if hostCgroupLayout() != "v2" {
+		t.Skipf("cgroup layout %s: the leaf choice is cgroup v2's (make test-vm runs it)", hostCgroupLayout())
+	}
+	b := newBundle(t, "sleep", "1000")
+	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
+	firstExec(t, b)
+	dirs := cgroupDirs(b.CgroupInProc())
+	if len(dirs) != 1 {
+		t.Fatalf("cgroup directories %v, want the one v2 directory", dirs)
+	}
+	dir, leaf := dirs[0], filepath.Join(dirs[0], "leaf")
+	if err := os.Mkdir(leaf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pid := fmt.Sprint(b.State()["pid"])
+	if err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(pid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+pids"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, goRan := execIn(t, b, "c", "cat", "/proc/self/cgroup")
+	if r.Code != 0 || !goRan {
+		t.Fatalf("exec into a delegating cgroup: %s (Go runtime: %v), want Go's exec", r, goRan)
+	}
+	contains(t, r.Stdout, "/leaf")
+}
