@@ -348,7 +348,7 @@ func TestExecTemplateOfACgroupThatNowDelegates(t *testing.T) {
 	b := newBundle(t, "sleep", "1000")
 	b.MustSkiff("run", "-d", "--bundle", b.Dir, b.ID)
 	firstExec(t, b)
-	dirs := cgroupDirs(b.CgroupInProc())
+	dirs := cgroupDirs(b.Spec.Linux.CgroupsPath)
 	if len(dirs) != 1 {
 		t.Fatalf("cgroup directories %v, want the one v2 directory", dirs)
 	}
