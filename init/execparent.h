@@ -408,6 +408,25 @@ static void ep_child(int *src, int n, const char *path, char **argv, char **envp
 	_exit(127);
 }
 
+// ep_stdio opens /dev/null on a closed fd 0, 1 or 2, as the Go runtime
+// does at its start: else the first file opened here would take its
+// number, and the workload would get it as its stdin (a cgroup tasks file,
+// the init's pidfd). -1 if it cannot (Go then fails the same way).
+static int ep_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR);
+		if (n != fd) {
+			if (n >= 0)
+				close(n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 // ep_options reads the exec options before the id: --process (-p),
 // --pid-file and --detach (-d) in urfave/cli's spellings; the index of the
 // id, or -1 for anything else.
@@ -448,7 +467,7 @@ static void fast_exec(int argc, char **argv, int verb, const char *root, const c
 		return;
 	if (process)
 		ncmd = 0;
-	if (!fs_valid_id(id) || fs_open_log(log) < 0)
+	if (!fs_valid_id(id) || fs_open_log(log) < 0 || ep_stdio() < 0)
 		return;
 
 	struct fs_state *s = fs_load_live(root, id);

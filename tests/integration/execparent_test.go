@@ -88,6 +88,20 @@ func TestExecWithoutAGoRuntime(t *testing.T) {
 		t.Errorf("exec cat: %s", r)
 	}
 
+	// A closed stdin or stderr is /dev/null for the process, as the Go
+	// runtime makes it, and never a file the constructor opened.
+	for _, mode := range []string{"c", "go"} {
+		cmd := exec.Command("sh", "-c", `exec 0<&- 2>&-; exec "$@"`, "sh", skiffBin, "--root", b.Root, "exec", b.ID,
+			"sh", "-c", "readlink /proc/self/fd/0; readlink /proc/self/fd/2")
+		if mode == "go" {
+			cmd.Env = append(os.Environ(), "SKIFF_EXEC=go")
+		}
+		out, err := cmd.Output()
+		if err != nil || string(out) != "/dev/null\n/dev/null\n" {
+			t.Errorf("%s: exec with stdin and stderr closed: %v, the process's fds 0 and 2: %q", mode, err, out)
+		}
+	}
+
 	created := newBundle(t, "sleep", "1000")
 	created.MustSkiff("create", "--bundle", created.Dir, created.ID)
 	firstExec(t, created)
