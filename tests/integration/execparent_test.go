@@ -88,6 +88,14 @@ func TestExecWithoutAGoRuntime(t *testing.T) {
 		t.Errorf("exec cat: %s", r)
 	}
 
+	// --detach: skiff exits once the process runs.
+	if r, goRan := verbIn(t, b, "c", "exec", "-d", b.ID, "sleep", "999"); r.Code != 0 || goRan {
+		t.Errorf("exec -d: %s (Go runtime: %v)", r, goRan)
+	}
+	if ps := b.MustSkiff("ps", b.ID).Stdout; !strings.Contains(ps, "sleep 999") {
+		t.Errorf("the detached process is not in the container:\n%s", ps)
+	}
+
 	// A closed stdin or stderr is /dev/null for the process, as the Go
 	// runtime makes it, and never a file the constructor opened.
 	for _, mode := range []string{"c", "go"} {
