@@ -125,7 +125,7 @@ static int ep_parse(char *buf, size_t len, const char *pj, size_t pjlen, struct 
 	if (strcmp(p, "skiff-exec-template 1"))
 		return -1;
 	p = nl + 1;
-	int have_init = 0, have_config = 0;
+	int have_init = 0, have_config = 0, have_build = 0;
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
@@ -141,7 +141,7 @@ static int ep_parse(char *buf, size_t len, const char *pj, size_t pjlen, struct 
 			int proc = key[0] == 'p';
 			a = 0;
 			if ((proc && ep_ull(&line, &a) < 0) || ep_ull(&line, &b) < 0 || next_field(&line) ||
-			    a > (size_t)(end - p) || b > (size_t)(end - p) - a || !have_init || !have_config)
+			    a > (size_t)(end - p) || b > (size_t)(end - p) - a || !have_init || !have_config || !have_build)
 				return -1;
 			char *json = p, *orders = p + a;
 			p = orders + b;
@@ -153,7 +153,15 @@ static int ep_parse(char *buf, size_t len, const char *pj, size_t pjlen, struct 
 			orders[b] = '\0'; // the next entry's first byte, or the end
 			return strncmp(orders, "fastexec\n", 9) && strncmp(orders, "oom ", 4) ? -1 : 0;
 		}
-		if (!strcmp(key, "init")) {
+		if (!strcmp(key, "build")) {
+			// Written by another build of skiff (an upgrade): its orders
+			// are for that build's constructor.
+			char *f = next_field(&line);
+			const char *mine = skiff_build_id();
+			if (!f || !*mine || strcmp(f, mine))
+				return -1;
+			have_build = 1;
+		} else if (!strcmp(key, "init")) {
 			if (ep_ull(&line, &a) < 0 || ep_ull(&line, &b) < 0)
 				return -1;
 			t->pid = (long long)a;

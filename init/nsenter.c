@@ -44,6 +44,8 @@
 
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -87,6 +89,11 @@ static void bail(const char *op, int errnum, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 static char *next_field(char **line);
 static int parse_long(const char *s, long long min, long long max, long long *out);
+
+// skiff_build_id is the GNU build ID of the running binary in hex, ""
+// when it has none: an exec template is only used by the build that wrote
+// it (libct/exectemplate.go, execparent.h).
+const char *skiff_build_id(void);
 
 #include "fastexec.h"
 #include "park.h"
@@ -523,6 +530,44 @@ static void nsenter(void)
 	if (b.fx.on)
 		fastexec_run(&b.fx); // does not return
 	// The Go runtime now starts inside every namespace, in the cgroup.
+}
+
+static char build_id[2 * 64 + 1];
+
+// build_id_note finds the NT_GNU_BUILD_ID note in the first object, the
+// program itself.
+static int build_id_note(struct dl_phdr_info *info, size_t size, void *data)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *n = (const void *)p;
+			const char *name = p + sizeof(*n);
+			const unsigned char *desc = (const unsigned char *)name + ((n->n_namesz + 3) & ~3u);
+			if ((const char *)desc > end || n->n_descsz > (size_t)(end - (const char *)desc))
+				break;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && !memcmp(name, "GNU", 4) && n->n_descsz <= 64) {
+				for (size_t k = 0; k < n->n_descsz; k++)
+					snprintf(build_id + 2 * k, 3, "%02x", desc[k]);
+				return 1;
+			}
+			p = (const char *)desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 1;
+}
+
+const char *skiff_build_id(void)
+{
+	static int done;
+	if (!done) {
+		done = 1;
+		dl_iterate_phdr(build_id_note, NULL);
+	}
+	return build_id;
 }
 
 // fast_cli runs `skiff start`, `list`, `delete`, `state`, `kill` and a

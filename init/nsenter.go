@@ -14,14 +14,22 @@ package containerinit
 #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 extern unsigned long skiff_caller_timerslack;
 extern char *skiff_fast_error;
+extern const char *skiff_build_id(void);
 */
 import "C"
 
-import "github.com/skiff-runtime/skiff/libct/timerslack"
+import (
+	"github.com/skiff-runtime/skiff/libct/selfexe"
+	"github.com/skiff-runtime/skiff/libct/timerslack"
+)
 
 // The constructor raised this process's timer slack and recorded the
-// caller's, which everything skiff starts for others gets back.
-func init() { timerslack.SetCaller(uint64(C.skiff_caller_timerslack)) }
+// caller's, which everything skiff starts for others gets back. The
+// binary's build ID is read (from memory) when it is asked for.
+func init() {
+	timerslack.SetCaller(uint64(C.skiff_caller_timerslack))
+	selfexe.BuildID = func() string { return C.GoString(C.skiff_build_id()) }
+}
 
 // FastError is the error of a `skiff start` or `exec` its constructor did
 // and that failed after the point where Go could not start over (the

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-runtime/skiff/libct/selfexe"
 	"github.com/skiff-runtime/skiff/libct/state"
 )
 
@@ -34,9 +35,11 @@ import (
 // same config.json (inode, size and modification time), and for cgroup v2
 // a cgroup that still delegates nothing. Anything else, and every failure
 // before the workload's execve, is left to the Go exec, which starts over
-// and saves a fresh template.
+// and saves a fresh template. An upgraded skiff does not read the template
+// of the one before: its build ID differs.
 //
 //	skiff-exec-template 1
+//	build HEX         the GNU build ID of the skiff that wrote it
 //	init PID START
 //	config INODE SIZE MTIME_NS
 //	task HEX          a cgroup task file (repeated, in order)
@@ -104,9 +107,17 @@ func (c *Container) writeExecTemplate(t *execTemplate, processJSON []byte) error
 	if err := unix.Fstatat(dfd, state.ConfigFile, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fmt.Errorf("%s: %w", state.ConfigFile, err)
 	}
+	build := ""
+	if selfexe.BuildID != nil {
+		build = selfexe.BuildID()
+	}
+	if build == "" {
+		return errors.New("the binary has no build ID")
+	}
 	var h strings.Builder
 	line := func(format string, a ...any) { fmt.Fprintf(&h, format+"\n", a...) }
 	line(execTemplateVersion)
+	line("build %s", build)
 	line("init %d %d", c.State.Pid, c.State.PidStart)
 	line("config %d %d %d", st.Ino, st.Size, st.Mtim.Sec*1e9+st.Mtim.Nsec)
 	for _, p := range t.tasks {

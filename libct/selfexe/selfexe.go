@@ -26,6 +26,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// BuildID returns the running binary's GNU build ID in hex, "" when it
+// has none (the init package's constructor reads it; nil without it).
+var BuildID func() string
+
 // View is the sealed binary: File is what the child executes.
 type View struct {
 	File  *os.File
