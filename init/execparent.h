@@ -556,6 +556,8 @@ static void fast_exec(int argc, char **argv, int verb, const char *root, const c
 		for (int k = 0; k < ncmd; k++) {
 			memcpy(boot + blen, "x-arg ", 6);
 			blen += 6;
+			if (!cmd[k][0])
+				boot[blen++] = '-'; // fastexec.h's empty string
 			for (const unsigned char *c = (const unsigned char *)cmd[k]; *c; c++) {
 				boot[blen++] = hex[*c >> 4];
 				boot[blen++] = hex[*c & 15];

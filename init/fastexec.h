@@ -109,6 +109,8 @@ static unsigned char *fx_unhex(char **line, size_t *len, int nul_ok, const char 
 	char *f = next_field(line);
 	if (!f)
 		bail("bootstrap", 0, "missing %s in the fast exec orders", what);
+	if (!strcmp(f, "-"))
+		f = ""; // the empty string (an empty argument)
 	size_t n = strlen(f);
 	if (n % 2)
 		bail("bootstrap", 0, "bad %s in the fast exec orders", what);

@@ -84,8 +84,11 @@ func fastExecDirectives(sp *spawn, p *specs.Process, cfg *proto.InitConfig, prog
 	var b strings.Builder
 	line := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	hexOf := func(s string) (string, bool) {
-		if strings.IndexByte(s, 0) >= 0 {
+		switch {
+		case strings.IndexByte(s, 0) >= 0:
 			return "", false
+		case s == "":
+			return "-", true // init/fastexec.h's empty string
 		}
 		return fmt.Sprintf("%x", s), true
 	}

@@ -70,6 +70,16 @@ func TestExecWithoutAGoRuntime(t *testing.T) {
 	contains(t, c.Stdout, "\n123\n")
 	contains(t, c.Stdout, b.ID) // its cgroup
 
+	// Arguments of any bytes but NUL, empty ones included (the fast exec
+	// refused those until the tenth session, on both roads).
+	odd := []string{"printf", "%s|", "a b", "new\nline", "ü", "", "-x", "--", ""}
+	c, goRan = execIn(t, b, "c", odd...)
+	g, _ = execIn(t, b, "go", odd...)
+	gi, _ := onRoad(t, b, []string{"SKIFF_EXEC_INIT=go"}, append([]string{"exec", b.ID}, odd...)...)
+	if c != g || c != gi || c.Stdout != "a b|new\nline|ü||-x|--||" || goRan {
+		t.Errorf("exec with odd arguments:\nconstructor: %s\nGo parent:   %s\nGo init:     %s", c, g, gi)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
