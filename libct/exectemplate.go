@@ -3,8 +3,7 @@ package libct
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -144,9 +143,10 @@ func (c *Container) writeExecTemplate(t *execTemplate, processJSON []byte) error
 
 	// The entries of a template with the same header stay, but the one
 	// for this exec, which goes last.
+	path := filepath.Join(c.dir, state.ExecTemplate)
 	var entries []execEntry
-	if old, err := readAt(dfd, state.ExecTemplate); err == nil && strings.HasPrefix(old, header) {
-		if es, ok := parseExecEntries(old[len(header):]); ok {
+	if old, err := state.ReadSmallFile(path); err == nil && strings.HasPrefix(string(old), header) {
+		if es, ok := parseExecEntries(string(old[len(header):])); ok {
 			entries = es
 		}
 	}
@@ -171,25 +171,8 @@ func (c *Container) writeExecTemplate(t *execTemplate, processJSON []byte) error
 			fmt.Fprintf(&b, "process %d %d\n%s%s", len(e.json), len(e.orders), e.json, e.orders)
 		}
 	}
-
-	tmp := "." + state.ExecTemplate + "-" + strconv.Itoa(os.Getpid())
-	fd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", tmp, err)
-	}
-	f := os.NewFile(uintptr(fd), tmp)
-	_, err = f.WriteString(b.String())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = unix.Renameat(dfd, tmp, dfd, state.ExecTemplate)
-	}
-	if err != nil {
-		_ = unix.Unlinkat(dfd, tmp, 0)
-		return fmt.Errorf("write %s: %w", state.ExecTemplate, err)
-	}
-	return nil
+	// Under the lock taken above: no delete empties the directory meanwhile.
+	return state.WriteFileAtomic(path, []byte(b.String()), 0o600)
 }
 
 // parseExecEntries reads the entries after a template's header.
@@ -226,16 +209,4 @@ func parseExecEntries(s string) ([]execEntry, bool) {
 		}
 	}
 	return out, true
-}
-
-// readAt reads a small file of the directory dfd.
-func readAt(dfd int, name string) (string, error) {
-	fd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return "", err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
-	return string(b), err
 }

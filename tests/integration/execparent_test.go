@@ -140,9 +140,13 @@ func TestExecForwardsSignals(t *testing.T) {
 	firstExec(t, b)
 	for _, mode := range []string{"c", "go"} {
 		cmd := b.command("exec", b.ID, "sh", "-c", `trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done`)
+		// inittrace: tell which parent forwarded the signal.
+		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
 		if mode == "go" {
-			cmd.Env = append(os.Environ(), "SKIFF_EXEC=go")
+			cmd.Env = append(cmd.Env, "SKIFF_EXEC=go")
 		}
+		var stderr lockedBuffer
+		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -167,6 +171,9 @@ func TestExecForwardsSignals(t *testing.T) {
 		}
 		if code := exitCode(err); code != 7 {
 			t.Errorf("%s: exec exited %d after SIGTERM, want 7 (the process's trap)", mode, code)
+		}
+		if goRan := strings.Contains(stderr.String(), "init "); goRan != (mode == "go") {
+			t.Errorf("%s: a Go runtime started: %v, want %v", mode, goRan, mode == "go")
 		}
 	}
 }
@@ -291,7 +298,9 @@ func TestExecProcessJSONWithoutAGoRuntime(t *testing.T) {
 
 	// Detached with a pid file, as containerd's shim and conmon exec.
 	sleeper := processFile(t, b, "sleeper.json", "sleep", "1000")
-	run("c", "--process", sleeper, "--detach", "--pid-file", filepath.Join(b.Dir, "first.pid"))
+	if r, _ := run("c", "--process", sleeper, "--detach", "--pid-file", filepath.Join(b.Dir, "first.pid")); r.Code != 0 {
+		t.Fatalf("first detached exec: %s", r)
+	}
 	for _, mode := range []string{"c", "go"} {
 		pidFile := mode + ".pid" // relative: against skiff's working directory, b.Dir
 		r, goRan := run(mode, "--process", sleeper, "-d", "--pid-file", pidFile)
@@ -328,7 +337,9 @@ func TestExecProcessJSONWithoutAGoRuntime(t *testing.T) {
 	// Eight newer entries push the probe's out.
 	for i := 0; i < 8; i++ {
 		p := processFile(t, b, fmt.Sprintf("p%d.json", i), "sh", "-c", fmt.Sprintf("echo %d", i))
-		run("c", "--process", p)
+		if r, goRan := run("c", "--process", p); r.Stdout != fmt.Sprintf("%d\n", i) || !goRan {
+			t.Fatalf("first exec of process JSON %d: %s (Go runtime: %v)", i, r, goRan)
+		}
 	}
 	if _, goRan := run("c", "--process", probeJSON); !goRan {
 		t.Errorf("the template kept more than eight entries")
