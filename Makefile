@@ -64,6 +64,7 @@ e2e-docker: skiff
 
 # skiff, runc and crun side by side (BENCH_QUICK=1 for a ~1 minute smoke run)
 bench: skiff
+	hack/e2e-deps.sh bench
 	SKIFF=$(CURDIR)/skiff bench/run.sh $(BENCH_ARGS)
 
 # runtime-tools validation programs against skiff (RUNTIME=runc for runc)

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Installs what an end-to-end engine test needs on Debian 12, only when it
-# is missing: hack/e2e-deps.sh containerd|docker. dpkg must not start the
+# Installs what an end-to-end engine test (or the benchmark) needs on Debian
+# 12, only when it is missing: hack/e2e-deps.sh containerd|docker|bench. dpkg must not start the
 # daemons it installs on this host (no systemd here: the init.d scripts
 # would run them for real), so a policy-rc.d that refuses every start is in
 # place during the install.
@@ -11,12 +11,13 @@ for engine in "$@"; do
 	case $engine in
 	containerd) for p in containerd jq bsdutils busybox-static; do want "$p"; done ;;
 	docker) for p in docker.io containerd jq bsdutils busybox-static; do want "$p"; done ;;
-	*) echo "hack/e2e-deps.sh: unknown engine $engine (containerd or docker)" >&2; exit 2 ;;
+	bench) for p in runc crun hyperfine time jq util-linux busybox-static; do want "$p"; done ;;
+	*) echo "hack/e2e-deps.sh: unknown engine $engine (containerd, docker or bench)" >&2; exit 2 ;;
 	esac
 done
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-	echo "the end-to-end tests need:$need (run as root)" >&2
+	echo "hack/e2e-deps.sh $*: needs$need (run as root)" >&2
 	exit 1
 fi
 echo "installing:$need"
