@@ -313,9 +313,9 @@ static const char *ep_pidfile_commit(struct ep_pidfile *f, pid_t pid)
 			e = errno, snprintf(what, sizeof(what), "rename %s %s: ", f->tmp, f->path);
 	}
 	unlink(f->tmp);
-	// Go's error strings are strerror's, starting lower case.
-	snprintf(err, sizeof(err), "--pid-file: write %s: %s%s", f->path, what, strerror(e));
-	char *m = err + strlen(err) - strlen(strerror(e));
+	// Go's error strings are skiff_strerror's, starting lower case.
+	snprintf(err, sizeof(err), "--pid-file: write %s: %s%s", f->path, what, skiff_strerror(e));
+	char *m = err + strlen(err) - strlen(skiff_strerror(e));
 	if (*m >= 'A' && *m <= 'Z')
 		*m = (char)(*m - 'A' + 'a');
 	return err;

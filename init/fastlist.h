@@ -219,14 +219,13 @@ static size_t fl_start(struct fl_work *w, pthread_t *tids, size_t extra)
 		cpu_set_t one;
 		CPU_ZERO(&one);
 		CPU_SET(cpu, &one);
-		pthread_attr_t a;
-		if (pthread_attr_init(&a))
+		// Pinned from here, which moves it while it still waits for
+		// this CPU (musl has no pthread_attr_setaffinity_np). Should it
+		// have run already, past fl_pinned's return to all CPUs, it
+		// just stays on that one for the few ms of a list.
+		if (pthread_create(&tids[started], NULL, fl_pinned, w))
 			break;
-		int err = pthread_attr_setaffinity_np(&a, sizeof(one), &one) ||
-			  pthread_create(&tids[started], &a, fl_pinned, w);
-		pthread_attr_destroy(&a);
-		if (err)
-			break;
+		pthread_setaffinity_np(tids[started], sizeof(one), &one);
 		started++;
 	}
 	return started;

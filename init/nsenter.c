@@ -67,6 +67,32 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "errnames.h"
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1) // linux/fs.h, which musl's headers do not include
+#endif
+
+// An errno's name (ENOENT) and message, in the words of the Go side
+// (errnames.h): the same whichever C library skiff is linked with.
+static const char *skiff_errname(int e)
+{
+	for (size_t i = 0; i < sizeof(skiff_errnos) / sizeof(skiff_errnos[0]); i++)
+		if (skiff_errnos[i].num == e)
+			return skiff_errnos[i].name;
+	return NULL;
+}
+
+static const char *skiff_strerror(int e)
+{
+	for (size_t i = 0; i < sizeof(skiff_errnos) / sizeof(skiff_errnos[0]); i++)
+		if (skiff_errnos[i].num == e)
+			return skiff_errnos[i].msg;
+	static char unknown[32];
+	snprintf(unknown, sizeof(unknown), "Unknown error %d", e);
+	return unknown;
+}
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -167,10 +193,10 @@ static void bail(const char *op, int errnum, const char *fmt, ...)
 	va_end(ap);
 	json_escape(esc, sizeof(esc), msg);
 	if (errnum) {
-		const char *name = strerrorname_np(errnum);
+		const char *name = skiff_errname(errnum);
 		snprintf(out, sizeof(out),
 			 "{\"type\":\"error\",\"error\":{\"stage\":\"%s\",\"op\":\"%s\",\"errno\":\"%s\",\"msg\":\"%s: %s\"}}",
-			 bail_stage, op, name ? name : "", esc, strerror(errnum));
+			 bail_stage, op, name ? name : "", esc, skiff_strerror(errnum));
 	} else {
 		snprintf(out, sizeof(out),
 			 "{\"type\":\"error\",\"error\":{\"stage\":\"%s\",\"op\":\"%s\",\"msg\":\"%s\"}}", bail_stage, op, esc);
@@ -178,7 +204,7 @@ static void bail(const char *op, int errnum, const char *fmt, ...)
 	if (sock_fd < 0) {
 		// No parent listens (the park, park.h): say it where a person
 		// looks.
-		dprintf(2, "skiff init: %s%s%s\n", msg, errnum ? ": " : "", errnum ? strerror(errnum) : "");
+		dprintf(2, "skiff init: %s%s%s\n", msg, errnum ? ": " : "", errnum ? skiff_strerror(errnum) : "");
 		_exit(255);
 	}
 	send_msg(out);
@@ -594,8 +620,30 @@ static void fast_cli(int argc, char **argv)
 }
 
 // glibc passes a constructor the program's argc, argv and environment.
+#ifdef __GLIBC__
 __attribute__((constructor)) static void skiff_nsenter(int argc, char **argv, char **envp)
 {
+#else
+// musl calls constructors without arguments. The process's initial stack
+// holds argc, argv[0..argc-1], NULL, envp[...], and nothing has changed
+// environ yet: walking back from envp, argc is the first word that equals
+// the number of words passed (argv's are pointers, never that small).
+extern char **environ;
+__attribute__((constructor)) static void skiff_nsenter(void)
+{
+	char **envp = environ;
+	int argc = 0;
+	char **argv = NULL;
+	if (envp) {
+		long k = 0;
+		while (k < (1L << 24) && (long)envp[-2 - k] != k)
+			k++;
+		if (k < (1L << 24)) {
+			argc = (int)k;
+			argv = envp - 1 - k;
+		}
+	}
+#endif
 	// A parked init (park.h) keeps the caller's timer slack: the workload
 	// gets it.
 	if (envp && envp[0] && !strncmp(envp[0], "_SKIFF_PARK=", 12))

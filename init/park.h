@@ -156,11 +156,11 @@ static void park(int argc, char **argv, char **envp)
 		syscall(SYS_close_range, first, fifo - 1, 0);
 	syscall(SYS_close_range, fifo + 1, ~0U, 0);
 	if (prog.filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)filter_flags, &prog) < 0) {
-		dprintf(fifo, "linux.seccomp: load the filter: %s", strerror(errno));
+		dprintf(fifo, "linux.seccomp: load the filter: %s", skiff_strerror(errno));
 		_exit(255);
 	}
 	execve(path, argv, env);
 	int e = errno;
-	dprintf(fifo, "exec %s: %s", path, strerror(e));
+	dprintf(fifo, "exec %s: %s", path, skiff_strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
 }

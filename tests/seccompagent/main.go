@@ -27,6 +27,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	// Linked with musl, libseccomp's archive needs the one glibc symbol
+	// this package supplies (seccomp/fortify.go).
+	_ "github.com/skiff-runtime/skiff/seccomp"
 )
 
 func main() {
