@@ -143,6 +143,7 @@ static void fast_delete(int argc, char **argv, int verb, const char *root, const
 	static struct fs_state s;
 	static char buf[FS_STATE_MAX];
 	const char *status;
+	fs_want_paths = 1;
 	if (fs_load(dfd, "state.json", &s, buf) < 0 || !s.have_hooks || s.poststop || s.shared_pidns || s.rootless ||
 	    s.too_many || !(status = fs_status(dfd, ".", &s)))
 		goto go;

@@ -52,7 +52,7 @@ struct fs_state {
 	int legacy;
 	char freezer[FS_PATH_MAX]; // paths["freezer"]
 	char unified[FS_PATH_MAX]; // paths[""]
-	// For delete (fastdelete.h): every path (names[i] its controller),
+	// For delete (fastdelete.h, fs_want_paths): every path (names[i] its controller),
 	// the parents create made, and the flags that send it to Go.
 	int npaths, nparents, too_many;
 	char *path_names[FS_MAX_PATHS], *paths[FS_MAX_PATHS], *parents[FS_MAX_PATHS];
@@ -66,6 +66,9 @@ struct fs_state {
 
 // fs_want_state: the reader keeps what `state` prints (faststate.h).
 static int fs_want_state;
+// fs_want_paths: the reader keeps every cgroup path and parent, which only
+// delete needs (fastdelete.h); the others read a state without a malloc.
+static int fs_want_paths;
 
 // A reader of exactly the JSON that state.json holds: a value it cannot
 // read makes the whole file unreadable here (-1), and Go reads it instead.
@@ -283,6 +286,8 @@ static int fs_paths_field(struct fs_json *j, const char *key, void *arg)
 		snprintf(s->freezer, sizeof(s->freezer), "%s", v);
 	if (!strcmp(key, ""))
 		snprintf(s->unified, sizeof(s->unified), "%s", v);
+	if (!fs_want_paths)
+		return 0;
 	int n = s->npaths;
 	if (fs_keep(s, s->paths, &s->npaths, v) < 0)
 		return -1;
@@ -304,7 +309,7 @@ static int fs_parents(struct fs_json *j, struct fs_state *s)
 		return 0;
 	}
 	for (;;) {
-		if (fs_str(j, v, sizeof(v)) < 0 || fs_keep(s, s->parents, &s->nparents, v) < 0)
+		if (fs_str(j, v, sizeof(v)) < 0 || (fs_want_paths && fs_keep(s, s->parents, &s->nparents, v) < 0))
 			return -1;
 		fs_ws(j);
 		if (j->p < j->end && *j->p == ',') {
