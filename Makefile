@@ -53,7 +53,7 @@ FORCE:
 demo: skiff
 	@hack/demo.sh
 
-lint:
+lint: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
