@@ -37,16 +37,14 @@ LIBC    ?= musl
 ifeq ($(LIBC),musl)
 export CC := musl-gcc
 export CGO_CFLAGS := -O2 -I$(CURDIR)/.build/musl/include
-export CGO_LDFLAGS := -L$(CURDIR)/.build/musl/lib
 # musl's threads get 128 KB of stack, glibc's 8 MB (RLIMIT_STACK): the Go
 # runtime's threads run cgo calls (libseccomp's compiler) on them. The size
-# in PT_GNU_STACK is musl's default for threads; 8 MB as glibc.
-EXTLDFLAGS := -static -Wl,-z,stack-size=8388608
-else
-EXTLDFLAGS := -static
+# in PT_GNU_STACK is musl's default for threads; 8 MB as glibc, for skiff and
+# for the test binaries alike.
+export CGO_LDFLAGS := -L$(CURDIR)/.build/musl/lib -Wl,-z,stack-size=8388608
 endif
 skiff: deps FORCE
-	$(GO) build -trimpath -ldflags "$(LDFLAGS) -linkmode external -extldflags '$(EXTLDFLAGS)'" -o skiff .
+	$(GO) build -trimpath -ldflags "$(LDFLAGS) -linkmode external -extldflags -static" -o skiff .
 
 FORCE:
 

@@ -2,7 +2,7 @@
 # Makes the tree that `make` builds skiff against musl with (.build/musl):
 # musl-gcc looks for headers and libraries in musl's own directories only,
 # so the kernel's headers, libseccomp's header and its static archive
-# (Debian's, built against glibc; init/nsenter.c supplies the one glibc
+# (Debian's, built against glibc; seccomp/fortify.go supplies the one glibc
 # symbol it needs that musl lacks) are linked in here. Nothing else of
 # glibc's is visible to the build.
 set -eu

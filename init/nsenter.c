@@ -89,7 +89,7 @@ static const char *skiff_strerror(int e)
 		if (skiff_errnos[i].num == e)
 			return skiff_errnos[i].msg;
 	static char unknown[32];
-	snprintf(unknown, sizeof(unknown), "Unknown error %d", e);
+	snprintf(unknown, sizeof(unknown), "Errno %d", e); // Go's "errno N"
 	return unknown;
 }
 
