@@ -129,6 +129,7 @@ const char *skiff_build_id(void);
 #include "faststate.h"
 #include "fastkill.h"
 #include "execparent.h"
+#include "faultaround.h"
 
 struct nsjoin {
 	int fd;
@@ -655,4 +656,8 @@ __attribute__((constructor)) static void skiff_nsenter(void)
 		fast_cli(argc, argv);
 	raise_timerslack();
 	nsenter();
+	// Go runs next, in this process (nsenter may have forked: a child
+	// does not inherit the registration). With build tag nofaultaround,
+	// the binary is mapped page by page from here on (faultaround.h).
+	no_fault_around();
 }
