@@ -63,8 +63,8 @@ lint: deps
 unit: deps
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/)
 
-integration: skiff
-	SKIFF_BINARY=$(CURDIR)/skiff $(GO) test -count=1 -p 1 -timeout 20m ./tests/integration/...
+integration: skiff skiff-nofaultaround
+	SKIFF_BINARY=$(CURDIR)/skiff SKIFF_NOFAULTAROUND_BINARY=$(CURDIR)/.build/skiff-nofaultaround $(GO) test -count=1 -p 1 -timeout 20m ./tests/integration/...
 
 # The engines' checklists (podman, containerd, docker) take about a minute
 # together, so they are part of the test command.
