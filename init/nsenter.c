@@ -470,15 +470,14 @@ static void nsenter(void)
 
 	struct bootstrap b;
 	memset(&b, 0, sizeof(b));
-	char *buf = malloc(BOOTSTRAP_MAX + 1);
-	if (!buf)
-		bail("bootstrap", ENOMEM, "cannot allocate the bootstrap buffer");
+	// In .bss, not malloc'd: a 1 MB malloc is an mmap, and its free a
+	// munmap; only the pages the packet fills are ever touched.
+	static char buf[BOOTSTRAP_MAX + 1];
 	struct iovec iov = {.iov_base = buf, .iov_len = BOOTSTRAP_MAX};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n = recv_packet(&mh, "bootstrap data");
 	buf[n] = '\0';
 	parse_bootstrap(&b, buf);
-	free(buf);
 
 	// Die with the parent until it has recorded us (it clears this later).
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -597,6 +596,20 @@ const char *skiff_build_id(void)
 	return build_id;
 }
 
+// keep_thread_start_slot holds one small heap slot for the life of the
+// process. For every thread it starts, the Go runtime mallocs a 24-byte
+// start record (runtime/cgo's ThreadStart) that the new thread frees. musl's
+// allocator gives an emptied group of slots back to the kernel at once, so
+// without a slot that stays in use each thread start was an mmap of a page
+// and, in the new thread, its munmap: a TLB shootdown, an interrupt to every
+// CPU running another thread of the process (5 in a `skiff run`, 4 in its
+// init). glibc's allocator keeps freed memory; there it changes nothing.
+static void *volatile thread_start_slot;
+static void keep_thread_start_slot(void)
+{
+	thread_start_slot = malloc(3 * sizeof(void *));
+}
+
 // fast_cli runs `skiff start`, `list`, `delete`, `state`, `kill` and a
 // plain `exec` here when it can; it returns when Go must run the command.
 static void fast_cli(int argc, char **argv)
@@ -654,6 +667,7 @@ __attribute__((constructor)) static void skiff_nsenter(void)
 	// Go must do it (or, for start, report how it failed).
 	if (argc > 1 && !getenv("_SKIFF_BOOTSTRAP"))
 		fast_cli(argc, argv);
+	keep_thread_start_slot();
 	raise_timerslack();
 	nsenter();
 	// Go runs next, in this process (nsenter may have forked: a child
