@@ -28,13 +28,7 @@ func TestExecIntoPausedContainer(t *testing.T) {
 	contains(t, r.Stderr, "--ignore-paused")
 	// --ignore-paused: the process is started frozen and runs on resume.
 	cmd := b.command("exec", "--ignore-paused", b.ID, "sh", "-c", "echo thawed")
-	out := &lockedBuffer{}
-	cmd.Stdout = out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	out, done := startCollecting(t, cmd)
 	time.Sleep(200 * time.Millisecond)
 	if strings.Contains(out.String(), "thawed") {
 		t.Fatal("the exec'd process ran while the container was paused")

@@ -420,6 +420,20 @@ func (b *Bundle) command(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startCollecting starts cmd with its stdout in a buffer the test can read
+// while it runs; done receives cmd.Wait's result.
+func startCollecting(t *testing.T, cmd *exec.Cmd) (out *lockedBuffer, done chan error) {
+	t.Helper()
+	out = &lockedBuffer{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return out, done
+}
+
 // lockedBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
 type lockedBuffer struct {
 	mu sync.Mutex

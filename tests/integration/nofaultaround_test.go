@@ -43,13 +43,7 @@ func TestNoFaultAroundBuild(t *testing.T) {
 			cmd := b.command("run", "--bundle", b.Dir, b.ID)
 			cmd = exec.Command("sh", append([]string{"-c", `exec 0<&- 2>&-; exec "$@"`, "sh"}, cmd.Args...)...)
 			cmd.Dir = b.Dir
-			out := &lockedBuffer{}
-			cmd.Stdout = out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
+			out, done := startCollecting(t, cmd)
 			defer func() {
 				b.Skiff("kill", b.ID, "KILL")
 				select {
