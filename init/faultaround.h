@@ -16,7 +16,7 @@
 // the binary's read-only mappings are never written anyway. Registering them
 // here, before the Go runtime runs, maps each page of code or data on its
 // first use only: a create then peaks at ~3.7 MiB instead of ~6.2 MiB. It
-// costs about one extra page fault per page touched (~550 for a create, ~2 ms
+// costs about one extra page fault per page touched (~550 for a create, ~1 ms
 // here), and saves no memory: the binary's pages stay in the page cache,
 // shared by every skiff process, whether mapped or not. Hence not the default.
 //
