@@ -7,7 +7,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all deps demo test unit integration lint clean bench bench-nofaultaround e2e e2e-podman e2e-containerd e2e-docker conformance test-vm
+.PHONY: all deps golink layout demo test unit integration lint clean bench bench-nofaultaround e2e e2e-podman e2e-containerd e2e-docker conformance test-vm
 
 all: skiff
 
@@ -29,6 +29,17 @@ deps:
 #   VM (an empty static C program: 0.52 ms with glibc, 0.03 ms with musl);
 #   every skiff process paid it, the ones that never start Go included.
 #   hack/musl-tree.sh makes the headers and libseccomp visible to musl-gcc.
+# - the hot functions first (LAYOUT=hot, the default; LAYOUT=stock for the
+#   Go linker's own order): the kernel maps a binary's pages 64 KB at a time
+#   around each page fault, and the linker orders functions by package, so a
+#   create's ~1700 functions were spread over 48 of the 54 64 KB windows of
+#   the text. skiff is linked with them first, in the order of their first
+#   call (hack/golink/hot-functions.txt, written by `make layout`), by the Go
+#   linker with one hook added (hack/golink/build.sh builds it from the
+#   installed Go source through `go build -overlay`; GOROOT is not changed):
+#   peak RSS of create 6.3 -> 4.3 MiB, fewer page faults. If this Go's linker
+#   has no place for the hook, skiff is linked by the stock one, with a
+#   warning.
 # Tests build with the same settings (GOFLAGS/GOEXPERIMENT/CC are exported).
 GOTAGS  := urfave_cli_no_docs,osusergo,netgo
 export GOEXPERIMENT := jsonv2
@@ -43,15 +54,39 @@ export CGO_CFLAGS := -O2 -I$(CURDIR)/.build/musl/include
 # for the test binaries alike.
 export CGO_LDFLAGS := -L$(CURDIR)/.build/musl/lib -Wl,-z,stack-size=8388608
 endif
-skiff: deps FORCE
-	$(GO) build -trimpath -ldflags "$(LDFLAGS) -linkmode external -extldflags -static" -o skiff .
+LAYOUT  ?= hot
+GOLINK  := .build/golink/link
+HOTFUNCS := hack/golink/hot-functions.txt
+# Expanded when a recipe runs, after golink: empty if the linker is not built.
+LAYOUT_ENV = $(shell test -x $(GOLINK) && echo SKIFF_GOLINK=$(CURDIR)/$(GOLINK) SKIFF_LINK_ORDER=$(CURDIR)/$(HOTFUNCS))
+LAYOUT_FLAGS = $(shell test -x $(GOLINK) && echo -toolexec=$(CURDIR)/hack/golink/toolexec)
+# In the link flags so that the go command relinks when the order changes.
+LAYOUT_X = -X main.layout=$(shell test -x $(GOLINK) && sha256sum $(HOTFUNCS) | cut -c1-12)
+
+skiff: deps golink FORCE
+	$(LAYOUT_ENV) $(GO) build -trimpath $(LAYOUT_FLAGS) -ldflags "$(LDFLAGS) $(LAYOUT_X) -linkmode external -extldflags -static" -o skiff .
+
+golink: FORCE
+ifeq ($(LAYOUT),hot)
+	@hack/golink/build.sh $(GOLINK) || { rm -f $(GOLINK); echo "warning: skiff is linked by the stock Go linker, its hot functions not first (peak RSS ~2 MiB higher)" >&2; }
+else
+	@rm -f $(GOLINK)
+endif
+
+# Rewrites $(HOTFUNCS) from a training run (as root; needs perf). After
+# changes that move much of what a container's life calls; a stale list
+# costs RSS, never correctness (a function it does not name goes after).
+layout: deps golink
+	@command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y linux-perf </dev/null || \
+		{ apt-get update </dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y linux-perf </dev/null; }
+	GOTAGS=$(GOTAGS) hack/golink/train.sh $(HOTFUNCS)
 
 FORCE:
 
 # For measurement only (bench/README.md, "What bounds the targets"): skiff
 # with its binary mapped page by page instead of 64 KB at a time.
-skiff-nofaultaround: deps FORCE
-	$(GO) build -trimpath -tags=$(GOTAGS),nofaultaround -ldflags "$(LDFLAGS) -linkmode external -extldflags -static" -o .build/skiff-nofaultaround .
+skiff-nofaultaround: deps golink FORCE
+	$(LAYOUT_ENV) $(GO) build -trimpath $(LAYOUT_FLAGS) -tags=$(GOTAGS),nofaultaround -ldflags "$(LDFLAGS) $(LAYOUT_X) -linkmode external -extldflags -static" -o .build/skiff-nofaultaround .
 
 demo: skiff
 	@hack/demo.sh
@@ -104,4 +139,4 @@ test-vm:
 	hack/test-vm.sh
 
 clean:
-	rm -f skiff .build/skiff-nofaultaround
+	rm -rf skiff .build/skiff-nofaultaround .build/skiff-train .build/golink

@@ -49,6 +49,9 @@ works.`,
 			},
 			PotentiallyUnsafeConfigAnnotations: []string{"bundle", "org.systemd.property."},
 		}
+		if layout != "" {
+			f.Annotations["org.skiff.layout"] = layout
+		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "    ")
 		return enc.Encode(f)

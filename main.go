@@ -25,6 +25,11 @@ import (
 var (
 	version = "0.1.0"
 	commit  = ""
+	// layout names the function order skiff was linked with (the start of
+	// the sha256 of hack/golink/hot-functions.txt; empty: the Go linker's
+	// own). The Makefile sets it so that the go command relinks when the
+	// order changes; `skiff features` shows it.
+	layout = ""
 )
 
 const usage = `an OCI container runtime, command-line compatible with runc
