@@ -99,7 +99,7 @@ unit: deps
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/)
 
 integration: skiff skiff-nofaultaround
-	SKIFF_BINARY=$(CURDIR)/skiff SKIFF_NOFAULTAROUND_BINARY=$(CURDIR)/.build/skiff-nofaultaround $(GO) test -count=1 -p 1 -timeout 20m ./tests/integration/...
+	SKIFF_BINARY=$(CURDIR)/skiff SKIFF_NOFAULTAROUND_BINARY=$(CURDIR)/.build/skiff-nofaultaround SKIFF_LAYOUT=$(LAYOUT) $(GO) test -count=1 -p 1 -timeout 20m ./tests/integration/...
 
 # The engines' checklists (podman, containerd, docker) take about a minute
 # together, so they are part of the test command.
