@@ -4,11 +4,13 @@
 //
 // On a page fault in a file mapping the kernel maps not only the page that
 // faulted but every page of the aligned 64 KB window around it that is in the
-// page cache ("fault-around", /sys/kernel/debug/fault_around_bytes). The Go
-// linker cannot order functions by use, so create's ~380 pages of code are
-// spread over ~50 such windows of the 3.4 MB .text, and what it reads of the
-// read-only data over ~37 more: at exit 5.5 MB of the binary are mapped where
-// ~2.5 MB were touched (bench/README.md, "What bounds the targets").
+// page cache ("fault-around", /sys/kernel/debug/fault_around_bytes). In the
+// Go linker's own order create's ~380 pages of code were spread over ~50 such
+// windows of the 3.4 MB .text, and what it reads of the read-only data over
+// ~37 more: at exit 5.5 MB of the binary were mapped where ~2.5 MB were
+// touched (bench/README.md, "What bounds the targets"). The default build now
+// puts the hot functions first (hack/golink), 14 windows; this build is also
+// the training build of `make layout`, where every fault is one function.
 //
 // The kernel does no fault-around in a range registered with userfaultfd for
 // write-protect tracking. With UFFD_FEATURE_WP_ASYNC (Linux 6.7) the kernel
