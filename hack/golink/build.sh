@@ -11,6 +11,10 @@ go=${GO:-go}
 ld=$("$go" env GOROOT)/src/cmd/link/internal/ld
 mkdir -p "$(dirname "$out")/overlay"
 work=$(cd "$(dirname "$out")/overlay" && pwd)
+if [ ! -f "$ld/data.go" ]; then
+	echo "golink: no Go linker source at $ld (the Go install lacks its source: install Go from the go.dev tarball, or Debian's golang-src); using the stock linker" >&2
+	exit 1
+fi
 anchor='	if \*flagRandLayout != 0 {'
 if [ "$(grep -c "^$anchor\$" "$ld/data.go")" != 1 ]; then
 	echo "golink: $ld/data.go has no single '-randlayout' branch to put the layout hook before; using the stock linker" >&2
